@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { type CrmIdentity, type CredentialSecret, ERROR_MESSAGES } from '../libs/domain/reauthorization';
+import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
+import type { ProviderDefinition } from '../libs/providers/catalog';
+import { CrmError } from '../libs/providers/errors';
+import { ProviderRegistry } from '../libs/providers/provider-registry';
+
+/**
+ * Turns a CRM error into an activity failure: the user's fault is final (non-retryable), a CRM
+ * hiccup is retried by Temporal, after the CRM's own Retry-After when it gave one.
+ */
+export function crmFailure(err: unknown): ApplicationFailure {
+  if (err instanceof CrmError) {
+    switch (err.kind) {
+      case 'invalid_credentials':
+        return ApplicationFailure.create({ type: 'invalid_credentials', message: ERROR_MESSAGES.invalid_credentials, nonRetryable: true });
+      case 'user_removed':
+        return ApplicationFailure.create({
+          type: 'invalid_credentials',
+          message: 'The CRM user these credentials belong to has been removed or deactivated. Use credentials of an active user.',
+          nonRetryable: true,
+        });
+      case 'bad_response':
+        return ApplicationFailure.create({
+          type: 'invalid_credentials',
+          message: `The CRM did not confirm these credentials (${err.message}).`,
+          nonRetryable: true,
+        });
+      case 'transient':
+        return ApplicationFailure.create({
+          type: 'crm_unavailable',
+          message: err.message,
+          nonRetryable: false,
+          nextRetryDelay: err.retryAfterSeconds !== undefined ? `${err.retryAfterSeconds} seconds` : undefined,
+        });
+    }
+  }
+  return ApplicationFailure.create({ type: 'crm_unavailable', message: (err as Error)?.message ?? 'CRM call failed' });
+}
+
+/** Calls to the CRM: who-am-I checks of new credentials. Read-only on the CRM, safe to retry. */
+@Injectable()
+export class CrmActivities {
+  constructor(private readonly providers: ProviderRegistry) {}
+
+  private async apiTokenProvider(tenantId: string, key: string): Promise<ProviderDefinition & { apiToken: NonNullable<ProviderDefinition['apiToken']> }> {
+    const provider = await this.providers.resolve(tenantId, key);
+    if (!provider || provider.authType !== 'api_token' || !provider.apiToken) {
+      throw ApplicationFailure.create({ type: 'unknown_provider', message: `provider "${key}" does not take API tokens`, nonRetryable: true });
+    }
+    return provider as ProviderDefinition & { apiToken: NonNullable<ProviderDefinition['apiToken']> };
+  }
+
+  async validateApiToken(args: {
+    tenantId: string;
+    integrationId: string;
+    provider: string;
+    apiToken: string;
+    expectedAccountId: string | null;
+  }): Promise<CrmIdentity> {
+    const provider = await this.apiTokenProvider(args.tenantId, args.provider);
+    let identity: CrmIdentity;
+    try {
+      identity = await whoAmIWithApiToken(provider.apiToken, args.apiToken);
+    } catch (err) {
+      throw crmFailure(err);
+    }
+    if (args.expectedAccountId !== null && identity.accountId !== args.expectedAccountId) {
+      throw ApplicationFailure.create({ type: 'account_mismatch', message: ERROR_MESSAGES.account_mismatch, nonRetryable: true });
+    }
+    return identity;
+  }
+
+  async validateInitialCredentials(args: { tenantId: string; provider: string; secret: CredentialSecret }): Promise<CrmIdentity> {
+    const provider = await this.apiTokenProvider(args.tenantId, args.provider);
+    if (!args.secret.apiToken) {
+      throw ApplicationFailure.create({ type: 'invalid_credentials', message: 'this provider takes an apiToken', nonRetryable: true });
+    }
+    try {
+      return await whoAmIWithApiToken(provider.apiToken, args.secret.apiToken);
+    } catch (err) {
+      throw crmFailure(err);
+    }
+  }
+}

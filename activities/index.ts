@@ -1,0 +1,23 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Activities } from '../workflows/activity-types';
+import { CredentialsActivities } from './credentials.activities';
+import { CrmActivities } from './crm.activities';
+import { ReauthorizationActivities } from './reauthorization.activities';
+
+export { CredentialsActivities, CrmActivities, ReauthorizationActivities };
+export const ACTIVITY_PROVIDERS = [CredentialsActivities, CrmActivities, ReauthorizationActivities];
+
+/** Collects the DI-built activity classes into the flat object a Temporal worker registers. */
+export function collectActivities(app: INestApplicationContext): Activities {
+  const credentials = app.get(CredentialsActivities);
+  const crm = app.get(CrmActivities);
+  const reauth = app.get(ReauthorizationActivities);
+  return {
+    beginReauthorization: reauth.beginReauthorization.bind(reauth),
+    recordReauthorizationProgress: reauth.recordReauthorizationProgress.bind(reauth),
+    validateApiToken: crm.validateApiToken.bind(crm),
+    validateInitialCredentials: crm.validateInitialCredentials.bind(crm),
+    swapCredentials: credentials.swapCredentials.bind(credentials),
+    createIntegrationWithCredentials: credentials.createIntegrationWithCredentials.bind(credentials),
+  };
+}

@@ -1,0 +1,33 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { AppConfig } from '../../libs/config/config';
+import { CoreModule } from '../../libs/nest/core.module';
+import { DatabaseModule } from '../../libs/nest/database.module';
+import { pinoParams } from '../../libs/nest/logger';
+import { AuthModule } from './auth/auth.module';
+import { CodecController } from './codec/codec.controller';
+import { HealthModule } from './health/health.module';
+import { IntegrationsModule } from './integrations/integrations.module';
+import { ProvidersController } from './providers/providers.controller';
+import { ReauthorizationsModule } from './reauthorizations/reauthorizations.module';
+import { TemporalModule } from './temporal/temporal.module';
+
+@Module({})
+export class AppModule {
+  static register(cfg: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(cfg),
+        LoggerModule.forRoot(pinoParams(cfg, 'api')),
+        DatabaseModule,
+        TemporalModule,
+        AuthModule,
+        HealthModule,
+        IntegrationsModule,
+        ReauthorizationsModule,
+      ],
+      controllers: [ProvidersController, CodecController],
+    };
+  }
+}

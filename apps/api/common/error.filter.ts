@@ -1,0 +1,62 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'rate_limited',
+};
+
+/**
+ * Every error leaves in the same shape. Bad input of any kind (malformed JSON, validation, unknown
+ * route) is a 4xx with a clear code; only real faults are 5xx, and they never echo internals.
+ */
+@Catch()
+export class ErrorShapeFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (res.headersSent) return;
+    const { status, body } = this.toBody(exception);
+    if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    res.status(status).json(body);
+  }
+
+  private toBody(exception: unknown): { status: number; body: { error: { code: string; message: string } } } {
+    // body-parser errors (bad JSON, too large) carry `type` and `status` but are not HttpExceptions.
+    const parserError = exception as { type?: string; status?: number; message?: string };
+    if (parserError?.type === 'entity.parse.failed') {
+      return { status: 400, body: { error: { code: 'invalid_json', message: 'Request body is not valid JSON' } } };
+    }
+    if (parserError?.type === 'entity.too.large') {
+      return { status: 413, body: { error: { code: 'payload_too_large', message: 'Request body is too large' } } };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse() as { error?: { code?: string; message?: string }; message?: string | string[] } | string;
+      if (typeof response === 'object' && response.error && typeof response.error === 'object' && response.error.code) {
+        return { status, body: { error: { code: response.error.code, message: response.error.message ?? '' } } };
+      }
+      const message =
+        typeof response === 'string'
+          ? response
+          : Array.isArray(response.message)
+            ? response.message.join('; ')
+            : (response.message ?? exception.message);
+      const code = status === 400 && Array.isArray((response as { message?: unknown }).message) ? 'validation_error' : (STATUS_CODES[status] ?? 'error');
+      return { status, body: { error: { code, message } } };
+    }
+    if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+      return { status: parserError.status, body: { error: { code: STATUS_CODES[parserError.status] ?? 'bad_request', message: parserError.message ?? 'Bad request' } } };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'internal_error', message: 'Internal server error' } } };
+  }
+}

@@ -1,0 +1,177 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  ApplicationFailure,
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../../../libs/config/config';
+import type { KeyRing } from '../../../libs/crypto/key-ring';
+import { Reauthorization } from '../../../libs/db/entities';
+import { reauthWorkflowId, type ReauthorizationInput, type ReauthorizationStatus } from '../../../libs/domain/reauthorization';
+import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
+import { awaitStartedUpdate, cancelUpdate, submitApiTokenUpdate } from '../../../workflows/definitions';
+import type { reauthorization } from '../../../workflows/reauthorization.workflow';
+import { ApiError, isUuid } from '../common/api-error';
+import { IntegrationsService } from '../integrations/integrations.service';
+import type { StartReauthorizationDto } from '../integrations/integrations.dto';
+
+/** Failure codes that are the caller's input, each with its HTTP status. */
+const UPDATE_FAILURE_STATUS: Record<string, HttpStatus> = {
+  invalid_credentials: HttpStatus.UNPROCESSABLE_ENTITY,
+  account_mismatch: HttpStatus.UNPROCESSABLE_ENTITY,
+  missing_scopes: HttpStatus.UNPROCESSABLE_ENTITY,
+  reauthorization_closed: HttpStatus.CONFLICT,
+  crm_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/**
+ * Starts, signals and updates `reauthorization` workflows. It never touches credentials: the
+ * workflow validates and swaps them; this service maps its answers to HTTP.
+ */
+@Injectable()
+export class ReauthorizationsService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(APP_CONFIG) private readonly cfg: AppConfig,
+    @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
+    private readonly integrations: IntegrationsService,
+    private readonly temporal: Client,
+  ) {}
+
+  /** Starts a reauthorization, or returns the one already running for the integration (`created: false`). */
+  async start(tenantId: string, integrationId: string, dto: StartReauthorizationDto) {
+    const integration = await this.integrations.findOwned(tenantId, integrationId);
+    const input: ReauthorizationInput = {
+      reauthorizationId: randomUUID(),
+      tenantId,
+      integrationId: integration.id,
+      provider: integration.provider,
+      authType: integration.authType === 'oauth2' ? 'oauth2' : 'api_token',
+      fullResync: dto.fullResync ?? false,
+      scopes: dto.scopes ?? [],
+      region: dto.region ?? null,
+      reason: dto.reason ?? null,
+      expiresInSeconds: dto.expiresInSeconds ?? this.cfg.reauthDefaultExpirySeconds,
+      allowAccountChange: dto.allowAccountChange ?? false,
+    };
+    // Update-with-start is atomic: concurrent requests for one integration all land on one workflow
+    // (conflict policy USE_EXISTING) and each learns which reauthorization that is.
+    for (let attempt = 0; ; attempt++) {
+      const startOp = new WithStartWorkflowOperation<typeof reauthorization>('reauthorization', {
+        workflowId: reauthWorkflowId(integration.id),
+        taskQueue: this.cfg.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      const status = (await this.temporal.workflow.executeUpdateWithStart(awaitStartedUpdate, {
+        startWorkflowOperation: startOp,
+      })) as ReauthorizationStatus;
+      // The running one may be finishing right now (its outcome is set); then a new one must start.
+      if (status.outcome !== null && attempt < 20) {
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      const row = await this.findOwned(tenantId, status.id);
+      return { created: status.id === input.reauthorizationId, body: this.startView(row) };
+    }
+  }
+
+  async findOwned(tenantId: string, id: string): Promise<Reauthorization> {
+    if (!isUuid(id)) throw ApiError.notFound('reauthorization');
+    const row = await this.ds.getRepository(Reauthorization).findOne({ where: { id, tenantId } });
+    if (!row) throw ApiError.notFound('reauthorization');
+    return row;
+  }
+
+  private linkToken(row: Reauthorization): string {
+    return this.ring.openJson<string>({ keyId: row.linkTokenKeyId, data: row.linkTokenCiphertext }, `link:${row.id}`);
+  }
+
+  private startView(row: Reauthorization) {
+    const linkToken = this.linkToken(row);
+    return {
+      id: row.id,
+      integrationId: row.integrationId,
+      workflowId: row.workflowId,
+      authType: row.authType,
+      phase: row.phase,
+      linkToken,
+      linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}`,
+      expiresAt: row.expiresAt.toISOString(),
+      fullResync: row.fullResync,
+    };
+  }
+
+  view(row: Reauthorization) {
+    const open = row.outcome === null;
+    const linkToken = open ? this.linkToken(row) : null;
+    return {
+      id: row.id,
+      integrationId: row.integrationId,
+      workflowId: row.workflowId,
+      authType: row.authType,
+      phase: row.phase,
+      outcome: row.outcome,
+      error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+      attempts: row.attempts,
+      fullResync: row.fullResync,
+      resyncId: row.resyncId,
+      scopes: row.scopes,
+      region: row.region,
+      reason: row.reason,
+      ...(open ? { linkToken, linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}` } : {}),
+      expiresAt: row.expiresAt.toISOString(),
+      createdAt: row.createdAt.toISOString(),
+      completedAt: row.completedAt ? row.completedAt.toISOString() : null,
+    };
+  }
+
+  async get(tenantId: string, id: string) {
+    return this.view(await this.findOwned(tenantId, id));
+  }
+
+  private handle(row: Reauthorization) {
+    return this.temporal.workflow.getHandle(row.workflowId, row.runId ?? undefined);
+  }
+
+  /** Hands the token to the workflow as an Update: the answer comes after validation (and swap). */
+  async submitApiToken(tenantId: string, id: string, apiToken: string) {
+    const row = await this.findOwned(tenantId, id);
+    if (row.authType !== 'api_token') {
+      throw ApiError.conflict('wrong_auth_type', 'This reauthorization expects an OAuth callback, not an API token');
+    }
+    if (row.outcome !== null) throw ApiError.conflict('reauthorization_closed', `This reauthorization is already ${row.outcome}. Start a new one.`);
+    await this.runUpdate(() => this.handle(row).executeUpdate(submitApiTokenUpdate, { args: [{ apiToken }] }));
+    return this.get(tenantId, id);
+  }
+
+  async cancel(tenantId: string, id: string, reason?: string) {
+    const row = await this.findOwned(tenantId, id);
+    if (row.outcome !== null) throw ApiError.conflict('reauthorization_closed', `This reauthorization is already ${row.outcome}.`);
+    await this.runUpdate(() => this.handle(row).executeUpdate(cancelUpdate, { args: [{ reason }] }));
+    return this.get(tenantId, id);
+  }
+
+  private async runUpdate<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw ApiError.conflict('reauthorization_closed', 'This reauthorization is already finished. Start a new one.');
+      }
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        const type = err.cause.type ?? '';
+        const status = UPDATE_FAILURE_STATUS[type];
+        if (status) throw new ApiError(status, type, err.cause.message);
+        // Rejected by the update's validator: the input was wrong.
+        throw ApiError.badRequest('invalid_request', err.cause.message);
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ACTIVITY_PROVIDERS } from '../../activities';
+import type { AppConfig } from '../../libs/config/config';
+import { CoreModule } from '../../libs/nest/core.module';
+import { DatabaseModule } from '../../libs/nest/database.module';
+import { pinoParams } from '../../libs/nest/logger';
+
+/** Nest application context of the worker: wires the activities with their dependencies. */
+@Module({})
+export class WorkerModule {
+  static register(cfg: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [CoreModule.forRoot(cfg), LoggerModule.forRoot(pinoParams(cfg, 'worker')), DatabaseModule],
+      providers: [...ACTIVITY_PROVIDERS],
+    };
+  }
+}

