@@ -1,0 +1,224 @@
+/**
+ * Starts the real system for end-to-end tests: a Temporal dev server, a fresh Postgres database,
+ * the sandbox CRM, the worker and the API — each as its own process, exactly as deployed — and
+ * offers helpers to talk to them, kill and restart the worker, and read every line they logged.
+ */
+import { Client, Connection } from '@temporalio/client';
+import * as path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { KeyRing } from '../../libs/crypto/key-ring';
+import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
+import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
+import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const DIST = path.join(ROOT, 'dist');
+
+export interface TestSystem {
+  apiUrl: string;
+  sandboxUrl: string;
+  temporalAddress: string;
+  databaseUrl: string;
+  taskQueue: string;
+  /** API keys of two tenants, A and B. */
+  keyA: string;
+  keyB: string;
+  /** Temporal client with the same codec as the app. */
+  client: Client;
+  /** Temporal client without the codec: sees history as stored. */
+  rawClient: Client;
+  pg: PgClient;
+  /** Every line any of our processes printed, for leak checks. */
+  logs: string[];
+  worker: ServiceProcess;
+  killWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `reauth_test_${process.pid}_${Date.now().toString(36)}`;
+  const c = new PgClient({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const d = new PgClient({ connectionString: admin });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): Promise<TestSystem> {
+  const cli = provisionTemporalCli(ROOT);
+  if (!cli) throw new Error('Temporal CLI not available (and Go missing)');
+  const temporal: DevServer = await startDevServer({ cliPath: cli.path, headless: true });
+  const db = await createDatabase();
+  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
+  const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
+  const codecKeys = KeyRing.generateSpec('codec-test');
+  const taskQueue = 'reauth-engine-test';
+  const logs: string[] = [];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(apiPort),
+    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+    SANDBOX_CRM_PORT: String(sandboxPort),
+    SANDBOX_CRM_URL: `http://127.0.0.1:${sandboxPort}`,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: db.url,
+    CREDENTIALS_KEYS: KeyRing.generateSpec('cred-test'),
+    PAYLOAD_CODEC_KEYS: codecKeys,
+    BOOTSTRAP_API_KEYS: `tenant-a:${keyA},tenant-b:${keyB}`,
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'json',
+    DATA_DIR: path.join(ROOT, '.data', `test-${process.pid}`),
+    ...opts.extraEnv,
+  };
+  const onLine = (name: string, line: string) => {
+    logs.push(`[${name}] ${line}`);
+    if (process.env.TEST_VERBOSE) console.log(`[${name}] ${line}`);
+  };
+  const services: ServiceProcess[] = [];
+  const launch = (name: string, script: string) => {
+    const svc = spawnService(name, path.join(DIST, script), env, onLine);
+    services.push(svc);
+    return svc;
+  };
+  const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
+  await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
+  const api = launch('api', 'apps/api/main.js');
+  const system: Partial<TestSystem> = {};
+  system.worker = launch('worker', 'apps/worker/main.js');
+  try {
+    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, api.child);
+  } catch (err) {
+    console.error(logs.slice(-50).join('\n'));
+    throw err;
+  }
+
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, dataConverter: { payloadCodecs: [new EncryptionCodec(new KeyRing(codecKeys))] } });
+  const rawClient = new Client({ connection });
+  const pg = new PgClient({ connectionString: db.url });
+  await pg.connect();
+
+  return Object.assign(system, {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    sandboxUrl: env.SANDBOX_CRM_URL!,
+    temporalAddress: temporal.address,
+    databaseUrl: db.url,
+    taskQueue,
+    keyA,
+    keyB,
+    client,
+    rawClient,
+    pg,
+    logs,
+    async killWorker() {
+      const w = system.worker!;
+      if (w.child.exitCode === null && w.child.signalCode === null) {
+        const exited = new Promise((r) => w.child.once('exit', r));
+        w.child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    async startWorker() {
+      system.worker = launch('worker', 'apps/worker/main.js');
+      // Ready once the API sees a poller again (the old poller may linger in Temporal's view for a while).
+      await new Promise((r) => setTimeout(r, 1500));
+    },
+    async stop() {
+      for (const s of [...services].reverse()) await s.stop(5000);
+      await pg.end().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await temporal.stop();
+      await db.drop().catch(() => undefined);
+    },
+  }) as TestSystem;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+/** Small JSON client for the API. `body` may be a string to send raw (bad JSON tests). */
+export async function api<T = any>(
+  sys: { apiUrl: string },
+  method: string,
+  pathname: string,
+  opts: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers['content-type'] = headers['content-type'] ?? 'application/json';
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  }
+  const res = await fetch(`${sys.apiUrl}${pathname}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: any = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed as T, text };
+}
+
+/** Sandbox CRM admin helpers. */
+export async function sandboxAccount(sys: { sandboxUrl: string }, name = 'Acme'): Promise<{ accountId: string; userId: string; token: string }> {
+  const res = await fetch(`${sys.sandboxUrl}/admin/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const body = (await res.json()) as { account: { id: string }; user: { id: string }; token: string };
+  return { accountId: body.account.id, userId: body.user.id, token: body.token };
+}
+
+export async function sandboxToken(sys: { sandboxUrl: string }, accountId: string): Promise<string> {
+  const res = await fetch(`${sys.sandboxUrl}/admin/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId }),
+  });
+  return ((await res.json()) as { token: string }).token;
+}
+
+export async function sandboxFault(sys: { sandboxUrl: string }, fault: Record<string, unknown>): Promise<void> {
+  await fetch(`${sys.sandboxUrl}/admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** An integration of tenant A connected to a fresh sandbox account, with its first token. */
+export async function connectedIntegration(sys: TestSystem, config: Record<string, unknown> = { syncContacts: true, fieldMappings: { email: 'Email' } }) {
+  const acct = await sandboxAccount(sys);
+  const created = await api(sys, 'POST', '/v1/integrations', {
+    key: sys.keyA,
+    body: { provider: 'sandbox', displayName: 'Acme CRM', config, credentials: { apiToken: acct.token } },
+  });
+  if (created.status !== 201) throw new Error(`create integration: ${created.status} ${created.text}`);
+  return { ...acct, integration: created.body };
+}
