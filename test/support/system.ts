@@ -169,11 +169,11 @@ export async function api<T = any>(
   }
   const res = await fetch(`${sys.apiUrl}${pathname}`, { method, headers, body });
   const text = await res.text();
-  let parsed: any = undefined;
+  let parsed: any;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    parsed = undefined;
+    parsed = undefined; // not JSON; callers can look at `text`
   }
   return { status: res.status, body: parsed as T, text };
 }
