@@ -1,17 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ApplicationFailure } from '@temporalio/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, Not } from 'typeorm';
 import { KeyRing } from '../libs/crypto/key-ring';
+import { sealedCredentialRow } from '../libs/db/credential-store';
 import { AuditEvent, CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import type { AuthType, NewCredentials } from '../libs/domain/reauthorization';
 import { CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
 import { insertAudit } from './reauthorization.activities';
-
-/** Binds a ciphertext to its row, so a sealed secret copied onto another row fails to decrypt. */
-export function credentialAad(integrationId: string, version: number): string {
-  return `credential:${integrationId}:${version}`;
-}
 
 /** The only code that writes credentials. Each write is one Postgres transaction. */
 @Injectable()
@@ -21,37 +17,21 @@ export class CredentialsActivities {
     @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
   ) {}
 
-  private newVersionRow(tx: EntityManager, tenantId: string, integrationId: string, version: number, c: NewCredentials, reauthorizationId: string | null) {
-    const sealed = this.ring.sealJson(c.secret, credentialAad(integrationId, version));
-    return tx.create(CredentialVersion, {
-      integrationId,
-      tenantId,
-      version,
-      state: 'active',
-      accountId: c.identity.accountId,
-      userId: c.identity.userId,
-      scopes: c.identity.scopes,
-      expiresAt: c.expiresAt ? new Date(c.expiresAt) : null,
-      region: c.region,
-      baseUrl: c.baseUrl,
-      keyId: sealed.keyId,
-      ciphertext: sealed.data,
-      reauthorizationId,
-    });
-  }
-
   /**
    * Atomically makes validated credentials the active version: lock the integration row, supersede
-   * the active version, insert version N+1, point the integration at it, mark it `active`, and
-   * complete the reauthorization row — all or nothing. Readers see the old version until commit.
-   * Idempotent per reauthorization (unique `reauthorization_id`): a retry after a crash that
-   * happened after commit returns the version already written instead of swapping twice.
+   * the active version, write version N+1 (new, or the validated pending row of an OAuth exchange),
+   * point the integration at it, mark it `active`, and complete the reauthorization row — all or
+   * nothing. Readers see the old version until commit.
+   * Idempotent per reauthorization: a retry after a crash that happened after commit finds the
+   * version already written and returns it instead of swapping twice.
    */
   async swapCredentials(args: {
     tenantId: string;
     integrationId: string;
     reauthorizationId: string;
-    credentials: NewCredentials;
+    credentials?: NewCredentials;
+    pendingCredentialId?: string;
+    addRequiredScopes?: string[];
   }): Promise<{ version: number; alreadySwapped: boolean }> {
     return this.ds.transaction(async (tx) => {
       const integration = await tx.findOne(Integration, {
@@ -61,8 +41,8 @@ export class CredentialsActivities {
       if (!integration) {
         throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
       }
-      const done = await tx.findOne(CredentialVersion, { where: { reauthorizationId: args.reauthorizationId } });
-      if (done) return { version: done.version, alreadySwapped: true };
+      const done = await tx.findOne(CredentialVersion, { where: { reauthorizationId: args.reauthorizationId, state: Not('pending') } });
+      if (done && done.version !== null && done.state !== 'revoked') return { version: done.version, alreadySwapped: true };
 
       const { max } = (await tx
         .createQueryBuilder(CredentialVersion, 'cv')
@@ -71,22 +51,43 @@ export class CredentialsActivities {
         .getRawOne()) as { max: number };
       const version = Number(max) + 1;
       await tx.update(CredentialVersion, { integrationId: integration.id, state: 'active' }, { state: 'superseded' });
-      await tx.save(this.newVersionRow(tx, args.tenantId, integration.id, version, args.credentials, args.reauthorizationId));
+
+      let region: string | null;
+      if (args.pendingCredentialId) {
+        const pending = await tx.findOne(CredentialVersion, {
+          where: { id: args.pendingCredentialId, integrationId: integration.id, state: 'pending' },
+        });
+        if (!pending) {
+          throw ApplicationFailure.create({ type: 'pending_credentials_missing', message: 'validated credentials not found', nonRetryable: true });
+        }
+        await tx.update(CredentialVersion, { id: pending.id }, { state: 'active', version });
+        region = pending.region;
+      } else if (args.credentials) {
+        await tx.save(
+          sealedCredentialRow(tx, this.ring, {
+            tenantId: args.tenantId,
+            integrationId: integration.id,
+            version,
+            state: 'active',
+            credentials: args.credentials,
+            reauthorizationId: args.reauthorizationId,
+          }),
+        );
+        region = args.credentials.region;
+      } else {
+        throw ApplicationFailure.create({ type: 'bad_request', message: 'swapCredentials needs credentials or a pending credential', nonRetryable: true });
+      }
       const previousStatus = integration.status;
+      const requiredScopes = [...new Set([...integration.requiredScopes, ...(args.addRequiredScopes ?? [])])];
       await tx.update(
         Integration,
         { id: integration.id },
-        {
-          credentialVersion: version,
-          status: 'active',
-          statusReason: null,
-          region: args.credentials.region ?? integration.region,
-        },
+        { credentialVersion: version, status: 'active', statusReason: null, region: region ?? integration.region, requiredScopes },
       );
       await tx.update(
         Reauthorization,
         { id: args.reauthorizationId },
-        { phase: 'completed', outcome: 'succeeded', errorCode: null, errorMessage: null, completedAt: new Date() },
+        { phase: 'completed', outcome: 'succeeded', errorCode: null, errorMessage: null, completedAt: new Date(), stateHash: null },
       );
       await insertAudit(tx.getRepository(AuditEvent), {
         tenantId: args.tenantId,
@@ -127,7 +128,16 @@ export class CredentialsActivities {
         requiredScopes: args.requiredScopes,
         credentialVersion: 1,
       });
-      await tx.save(this.newVersionRow(tx, args.tenantId, args.integrationId, 1, args.credentials, null));
+      await tx.save(
+        sealedCredentialRow(tx, this.ring, {
+          tenantId: args.tenantId,
+          integrationId: args.integrationId,
+          version: 1,
+          state: 'active',
+          credentials: args.credentials,
+          reauthorizationId: null,
+        }),
+      );
       await insertAudit(tx.getRepository(AuditEvent), {
         tenantId: args.tenantId,
         integrationId: args.integrationId,

@@ -4,6 +4,7 @@ import { type CrmIdentity, type CredentialSecret, ERROR_MESSAGES } from '../libs
 import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
 import type { ProviderDefinition } from '../libs/providers/catalog';
 import { CrmError } from '../libs/providers/errors';
+import { whoAmIWithAccessToken } from '../libs/providers/oauth-client';
 import { ProviderRegistry } from '../libs/providers/provider-registry';
 
 /**
@@ -25,6 +26,14 @@ export function crmFailure(err: unknown): ApplicationFailure {
         return ApplicationFailure.create({
           type: 'invalid_credentials',
           message: `The CRM did not confirm these credentials (${err.message}).`,
+          nonRetryable: true,
+        });
+      case 'invalid_grant':
+        return ApplicationFailure.create({ type: 'invalid_grant', message: ERROR_MESSAGES.invalid_grant, nonRetryable: true });
+      case 'invalid_client':
+        return ApplicationFailure.create({
+          type: 'provider_misconfigured',
+          message: 'The CRM refused our OAuth app credentials (client id/secret). An admin must fix the provider settings.',
           nonRetryable: true,
         });
       case 'transient':
@@ -72,7 +81,23 @@ export class CrmActivities {
     return identity;
   }
 
-  async validateInitialCredentials(args: { tenantId: string; provider: string; secret: CredentialSecret }): Promise<CrmIdentity> {
+  async validateInitialCredentials(args: { tenantId: string; provider: string; secret: CredentialSecret; region?: string | null }): Promise<CrmIdentity> {
+    const resolved = await this.providers.resolve(args.tenantId, args.provider);
+    if (resolved?.oauth2) {
+      if (!args.secret.accessToken) {
+        throw ApplicationFailure.create({ type: 'invalid_credentials', message: 'this provider takes an accessToken', nonRetryable: true });
+      }
+      const def = resolved.oauth2;
+      const region = args.region ?? def.defaultRegion ?? null;
+      try {
+        return await whoAmIWithAccessToken(def, {
+          accessToken: args.secret.accessToken,
+          metadata: { ...(region ? { region, apiBaseUrl: def.regions?.[region]?.apiDomain } : {}) },
+        });
+      } catch (err) {
+        throw crmFailure(err);
+      }
+    }
     const provider = await this.apiTokenProvider(args.tenantId, args.provider);
     if (!args.secret.apiToken) {
       throw ApplicationFailure.create({ type: 'invalid_credentials', message: 'this provider takes an apiToken', nonRetryable: true });

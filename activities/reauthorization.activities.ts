@@ -7,8 +7,9 @@ import { KeyRing } from '../libs/crypto/key-ring';
 import { AuditEvent, CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import type { ReauthError, ReauthorizationInput, ReauthOutcome, ReauthPhase } from '../libs/domain/reauthorization';
 import { CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
+import { ProviderRegistry } from '../libs/providers/provider-registry';
 import type { IntegrationSnapshot } from '../workflows/activity-types';
-import { generateLinkToken, hashLinkToken } from './link-token';
+import { generateLinkToken, hashLinkToken } from '../libs/crypto/link-token';
 
 /** Bookkeeping of a reauthorization in Postgres: the row that mirrors the workflow, and the audit trail. */
 @Injectable()
@@ -16,6 +17,7 @@ export class ReauthorizationActivities {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
+    private readonly providers: ProviderRegistry,
   ) {}
 
   /**
@@ -51,6 +53,7 @@ export class ReauthorizationActivities {
           linkTokenKeyId: sealed.keyId,
           linkTokenCiphertext: sealed.data,
           expiresAt: new Date(input.expiresAt),
+          allowAccountChange: input.allowAccountChange,
         })
         .orIgnore()
         .execute();
@@ -64,7 +67,9 @@ export class ReauthorizationActivities {
       const active = integration.credentialVersion
         ? await tx.findOne(CredentialVersion, { where: { integrationId: integration.id, version: integration.credentialVersion } })
         : null;
+      const def = integration.authType === 'oauth2' ? (await this.providers.resolve(integration.tenantId, integration.provider))?.oauth2 : undefined;
       return {
+        requiredScopes: [...new Set([...(def?.defaultScopes ?? []), ...integration.requiredScopes, ...input.scopes])],
         integrationId: integration.id,
         tenantId: integration.tenantId,
         provider: integration.provider,
@@ -96,6 +101,7 @@ export class ReauthorizationActivities {
       if (args.outcome) {
         row.outcome = args.outcome;
         row.completedAt = row.completedAt ?? new Date();
+        row.stateHash = null; // a finished reauthorization accepts no callback
       }
       await tx.save(row);
       if (args.outcome) {

@@ -20,6 +20,8 @@ export interface IntegrationSnapshot {
   authType: AuthType;
   credentialVersion: number | null;
   accountId: string | null;
+  /** Scopes the new credentials must hold: the integration's, the app's and this reauthorization's extra ones. */
+  requiredScopes: string[];
 }
 
 export interface Activities {
@@ -42,8 +44,18 @@ export interface Activities {
     tenantId: string;
     integrationId: string;
     reauthorizationId: string;
-    credentials: NewCredentials;
+    credentials?: NewCredentials;
+    pendingCredentialId?: string;
+    addRequiredScopes?: string[];
   }): Promise<{ version: number; alreadySwapped: boolean }>;
+  prepareAuthorizationAttempt(args: { reauthorizationId: string; attempt: number }): Promise<{ attempt: number; stateHash: string }>;
+  exchangeAuthorizationCode(args: {
+    reauthorizationId: string;
+    attempt: number;
+    code: string;
+    callbackParams: Record<string, string>;
+  }): Promise<{ pendingCredentialId: string; grantedScopes: string[] | null; region: string | null }>;
+  validatePendingCredentials(args: { pendingCredentialId: string; expectedAccountId: string | null; requiredScopes: string[] }): Promise<CrmIdentity>;
   createIntegrationWithCredentials(args: {
     integrationId: string;
     tenantId: string;
@@ -59,5 +71,6 @@ export interface Activities {
     tenantId: string;
     provider: string;
     secret: CredentialSecret;
+    region?: string | null;
   }): Promise<CrmIdentity>;
 }

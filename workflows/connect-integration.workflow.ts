@@ -25,6 +25,8 @@ export interface ConnectIntegrationInput {
   requiredScopes: string[];
   secret: CredentialSecret;
   expiresAt: string | null;
+  /** Scopes the caller says the token has, when the CRM cannot tell. */
+  scopes?: string[];
 }
 
 /**
@@ -35,7 +37,7 @@ export interface ConnectIntegrationInput {
 export async function connectIntegration(input: ConnectIntegrationInput): Promise<{ version: number }> {
   let identity;
   try {
-    identity = await crm.validateInitialCredentials({ tenantId: input.tenantId, provider: input.provider, secret: input.secret });
+    identity = await crm.validateInitialCredentials({ tenantId: input.tenantId, provider: input.provider, secret: input.secret, region: input.region });
   } catch (err) {
     const error = toReauthError(err);
     throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
@@ -49,6 +51,12 @@ export async function connectIntegration(input: ConnectIntegrationInput): Promis
     region: input.region,
     config: input.config,
     requiredScopes: input.requiredScopes,
-    credentials: { secret: input.secret, identity, expiresAt: input.expiresAt, region: input.region, baseUrl: null },
+    credentials: {
+      secret: input.secret,
+      identity: { ...identity, scopes: identity.scopes.length ? identity.scopes : (input.scopes ?? []) },
+      expiresAt: input.expiresAt,
+      region: input.region,
+      baseUrl: null,
+    },
   });
 }

@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ReauthorizationStatus } from '../libs/domain/reauthorization';
 
 /** Message types of the `reauthorization` workflow; shared by the workflow and the API's client. */
@@ -8,3 +8,15 @@ export const awaitStartedUpdate = defineUpdate<ReauthorizationStatus>('awaitStar
 /** The new API token, validated then swapped inside the update; rejects with the reason if invalid. */
 export const submitApiTokenUpdate = defineUpdate<ReauthorizationStatus, [{ apiToken: string }]>('submitApiToken');
 export const cancelUpdate = defineUpdate<ReauthorizationStatus, [{ reason?: string }]>('cancel');
+
+/** What the OAuth callback endpoint hands over: the code (or the CRM's error) of one attempt. */
+export interface OAuthCallbackPayload {
+  /** SHA-256 of the `state` the callback carried; must be the current attempt's. */
+  stateHash: string;
+  code?: string;
+  error?: string;
+  errorDescription?: string;
+  /** Extra callback parameters some CRMs send (Zoho: `location`, `accounts-server`). */
+  params?: Record<string, string>;
+}
+export const oauthCallbackSignal = defineSignal<[OAuthCallbackPayload]>('oauthCallback');

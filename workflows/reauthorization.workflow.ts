@@ -19,7 +19,14 @@ import {
   type ReauthPhase,
 } from '../libs/domain/reauthorization';
 import type { Activities, IntegrationSnapshot } from './activity-types';
-import { awaitStartedUpdate, cancelUpdate, statusQuery, submitApiTokenUpdate } from './definitions';
+import {
+  awaitStartedUpdate,
+  cancelUpdate,
+  type OAuthCallbackPayload,
+  oauthCallbackSignal,
+  statusQuery,
+  submitApiTokenUpdate,
+} from './definitions';
 
 // Bookkeeping against our own Postgres: retried patiently, it only fails if the database is gone.
 const db = proxyActivities<Activities>({
@@ -36,15 +43,27 @@ const crm = proxyActivities<Activities>({
     maximumInterval: '5 seconds',
     backoffCoefficient: 2,
     maximumAttempts: 4,
-    nonRetryableErrorTypes: ['invalid_credentials', 'account_mismatch', 'missing_scopes', 'invalid_grant', 'unknown_provider'],
+    nonRetryableErrorTypes: [
+      'invalid_credentials',
+      'account_mismatch',
+      'missing_scopes',
+      'invalid_grant',
+      'unknown_provider',
+      'provider_not_configured',
+      'provider_misconfigured',
+      'invalid_state',
+    ],
   },
 });
+
+/** Errors after which the OAuth reauthorization cannot go on: the admin must act or start over. */
+const TERMINAL_OAUTH_ERRORS = new Set(['invalid_grant', 'provider_not_configured', 'provider_misconfigured', 'invalid_state']);
 
 /** Turns an activity failure into the reauthorization error a person sees. */
 export function toReauthError(err: unknown): ReauthError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type) {
-    if (RETRYABLE_BY_USER.has(cause.type) || ERROR_MESSAGES[cause.type]) {
+    if (RETRYABLE_BY_USER.has(cause.type) || ERROR_MESSAGES[cause.type] || TERMINAL_OAUTH_ERRORS.has(cause.type)) {
       return { code: cause.type, message: cause.message || ERROR_MESSAGES[cause.type] };
     }
   }
@@ -148,6 +167,76 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
     return state;
   });
 
+  const callbacks: OAuthCallbackPayload[] = [];
+  setHandler(oauthCallbackSignal, (payload) => {
+    if (input.authType === 'oauth2' && state.outcome === null) callbacks.push(payload);
+  });
+
+  /**
+   * OAuth: wait for the callback of the current attempt, exchange, validate, swap. A callback with
+   * another state (stale attempt, double click after the first was taken) is ignored; a refused
+   * consent or unusable grant opens a new attempt so the same link works again until it expires.
+   */
+  const runOAuthAttempts = async (
+    until: Date,
+    current: () => { attempt: number; stateHash: string },
+    nextAttempt: () => Promise<void>,
+  ): Promise<void> => {
+    while (state.outcome === null) {
+      const got = await condition(() => callbacks.length > 0 || state.outcome !== null, Math.max(0, until.getTime() - Date.now()));
+      if (!got || state.outcome !== null) return;
+      const cb = callbacks.shift()!;
+      const { attempt, stateHash } = current();
+      if (cb.stateHash !== stateHash) continue;
+      busy = true;
+      try {
+        if (cb.error || !cb.code) {
+          const code = cb.error === 'access_denied' || !cb.error ? 'access_denied' : cb.error;
+          state.error = { code, message: ERROR_MESSAGES[code] ?? `The CRM answered "${cb.error}"${cb.errorDescription ? ': ' + cb.errorDescription : ''}.` };
+          state.attempts += 1;
+          await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error: state.error, attempts: state.attempts });
+          await nextAttempt();
+          continue;
+        }
+        state.attempts += 1;
+        setPhase('exchanging');
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'exchanging', attempts: state.attempts });
+        const pending = await crm.exchangeAuthorizationCode({ reauthorizationId: state.id, attempt, code: cb.code, callbackParams: cb.params ?? {} });
+        setPhase('validating');
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'validating' });
+        await crm.validatePendingCredentials({
+          pendingCredentialId: pending.pendingCredentialId,
+          expectedAccountId: input.allowAccountChange ? null : begun.snapshot!.accountId,
+          requiredScopes: begun.snapshot!.requiredScopes,
+        });
+        setPhase('swapping');
+        const swapped = await db.swapCredentials({
+          tenantId: input.tenantId,
+          integrationId: input.integrationId,
+          reauthorizationId: state.id,
+          pendingCredentialId: pending.pendingCredentialId,
+          addRequiredScopes: input.scopes,
+        });
+        state.credentialVersion = swapped.version;
+        state.error = null;
+        setPhase('completed', 'succeeded');
+      } catch (err) {
+        const error = toReauthError(err);
+        state.error = error;
+        log.info('oauth attempt failed', { code: error.code, attempt: state.attempts });
+        if (TERMINAL_OAUTH_ERRORS.has(error.code)) {
+          setPhase('completed', 'failed');
+          return;
+        }
+        setPhase('awaiting_user');
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error, attempts: state.attempts });
+        await nextAttempt();
+      } finally {
+        busy = false;
+      }
+    }
+  };
+
   upsertSearchAttributes({
     TenantId: [input.tenantId],
     IntegrationId: [input.integrationId],
@@ -155,10 +244,18 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
     ReauthPhase: ['awaiting_user'],
   });
   begun.snapshot = await db.beginReauthorization({ ...input, expiresAt: state.expiresAt! });
-  started = true;
 
-  const finished = await condition(() => state.outcome !== null, expiresAt.getTime() - Date.now());
-  if (!finished) {
+  if (input.authType === 'oauth2') {
+    let attempt = await db.prepareAuthorizationAttempt({ reauthorizationId: state.id, attempt: 1 });
+    started = true;
+    await runOAuthAttempts(expiresAt, () => attempt, async () => {
+      attempt = await db.prepareAuthorizationAttempt({ reauthorizationId: state.id, attempt: attempt.attempt + 1 });
+    });
+  } else {
+    started = true;
+    await condition(() => state.outcome !== null, expiresAt.getTime() - Date.now());
+  }
+  if (state.outcome === null) {
     // The link expired. An attempt already under way is allowed to finish first.
     await condition(() => !busy);
     if (state.outcome === null) {

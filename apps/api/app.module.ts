@@ -8,7 +8,8 @@ import { AuthModule } from './auth/auth.module';
 import { CodecController } from './codec/codec.controller';
 import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
-import { ProvidersController } from './providers/providers.controller';
+import { ProvidersModule } from './providers/providers.module';
+import { ConnectModule } from './connect/connect.module';
 import { ReauthorizationsModule } from './reauthorizations/reauthorizations.module';
 import { TemporalModule } from './temporal/temporal.module';
 
@@ -26,8 +27,10 @@ export class AppModule {
         HealthModule,
         IntegrationsModule,
         ReauthorizationsModule,
+        ProvidersModule,
+        ConnectModule,
       ],
-      controllers: [ProvidersController, CodecController],
+      controllers: [CodecController],
     };
   }
 }

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { loadConfig } from '../../libs/config/config';
 import { AppModule } from './app.module';
 import { ErrorShapeFilter } from './common/error.filter';
+import { installJsonBody } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 
 async function main(): Promise<void> {
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorShapeFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.useBodyParser('json', { limit: '1mb' });
+  installJsonBody(app, '1mb');
   app.disable('x-powered-by');
   // Temporal UI decodes payloads through /codec/*; only its origin may call it from a browser.
   app.enableCors({ origin: [`http://localhost:${cfg.temporalUiPort}`, `http://127.0.0.1:${cfg.temporalUiPort}`], credentials: true });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Logger } from 'nestjs-pino';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,6 +22,18 @@ async function main(): Promise<void> {
   const logger = app.get(Logger);
   app.useLogger(logger);
 
+  // SDK and workflow logs go through the same logger as everything else: one line per entry.
+  Runtime.install({
+    logger: new DefaultLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
+      const { sdkComponent, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
+      const line = `${entry.message}${Object.keys(meta).length ? ' ' + JSON.stringify(meta) : ''}`;
+      const context = `Temporal${sdkComponent ? ':' + String(sdkComponent) : ''}`;
+      if (entry.level === 'ERROR') logger.error(line, undefined, context);
+      else if (entry.level === 'WARN') logger.warn(line, context);
+      else if (entry.level === 'DEBUG' || entry.level === 'TRACE') logger.debug(line, context);
+      else logger.log(line, context);
+    }),
+  });
   const connection = await connectWorker(temporalAddress(cfg));
   const bundle = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
   const worker = await Worker.create({

@@ -24,6 +24,8 @@ export interface AppConfig {
   bootstrapApiKeys?: string;
   logLevel: string;
   reauthDefaultExpirySeconds: number;
+  /** `sandbox`: catalog providers point at the sandbox CRM; `production`: at the real CRMs. */
+  crmMode: 'sandbox' | 'production';
 }
 
 function int(name: string, fallback: number): number {
@@ -61,5 +63,6 @@ export function loadConfig(): AppConfig {
     bootstrapApiKeys: str('BOOTSTRAP_API_KEYS'),
     logLevel: str('LOG_LEVEL') ?? 'info',
     reauthDefaultExpirySeconds: int('REAUTH_DEFAULT_EXPIRY_SECONDS', 72 * 3600),
+    crmMode: str('CRM_MODE') === 'production' ? 'production' : 'sandbox',
   };
 }

@@ -20,7 +20,13 @@ export type ReauthErrorCode =
   | 'reauthorization_closed';
 
 /** Failures of the user's input: the attempt is rejected, the reauthorization stays open for a retry. */
-export const RETRYABLE_BY_USER: ReadonlySet<string> = new Set(['invalid_credentials', 'account_mismatch', 'crm_unavailable']);
+export const RETRYABLE_BY_USER: ReadonlySet<string> = new Set([
+  'invalid_credentials',
+  'account_mismatch',
+  'missing_scopes',
+  'access_denied',
+  'crm_unavailable',
+]);
 
 export interface ReauthError {
   code: ReauthErrorCode | string;
@@ -93,4 +99,6 @@ export const ERROR_MESSAGES: Record<string, string> = {
   crm_unavailable: 'The CRM could not be reached to validate the credentials. Nothing was changed; try again in a few minutes.',
   cancelled: 'The reauthorization was cancelled.',
   reauthorization_closed: 'This reauthorization is already finished. Start a new one.',
+  provider_not_configured: 'No OAuth app is configured for this CRM. An admin must add its client id and secret first.',
+  provider_misconfigured: 'The CRM refused our OAuth app credentials (client id/secret). An admin must fix the provider settings.',
 };

@@ -14,6 +14,40 @@ export interface ApiTokenValidation {
   scopesField?: string;
 }
 
+/** How the CRM tells who an access token belongs to. Each is a real API shape (see oauth-identity.ts). */
+export type IdentityKind = 'hubspot_token_info' | 'salesforce_userinfo' | 'pipedrive_users_me' | 'zoho_org' | 'userinfo';
+
+export interface Region {
+  /** Zoho: the data center's accounts server (authorization server for that region). */
+  accountsServer: string;
+  apiDomain: string;
+}
+
+export interface OAuth2Definition {
+  authorizationUrl: string;
+  /** Token endpoint; for region-aware providers the region's accounts server decides instead. */
+  tokenUrl: string;
+  issuer?: string;
+  scopeSeparator: ' ' | ',';
+  pkce: boolean;
+  clientAuth: 'client_secret_post' | 'client_secret_basic';
+  defaultScopes: string[];
+  extraAuthorizationParams?: Record<string, string>;
+  identity: IdentityKind;
+  /** HubSpot: token-info base; Salesforce/custom: userinfo URL. */
+  identityUrl?: string;
+  /** Custom providers: dotted path of the account id in the userinfo answer (default `sub`). */
+  accountIdClaim?: string;
+  /** Where API calls go when the token response does not say (Pipedrive's `api_domain`). */
+  defaultApiBaseUrl?: string;
+  /** Token responses may name an API host; only these prefixes are trusted (no SSRF by token response). */
+  trustedApiPrefixes?: string[];
+  regions?: Record<string, Region>;
+  defaultRegion?: string;
+  /** Authorization header prefix on API calls. */
+  tokenHeaderPrefix: string;
+}
+
 export interface ProviderDefinition {
   key: string;
   name: string;
@@ -21,31 +55,131 @@ export interface ProviderDefinition {
   custom: boolean;
   entities: string[];
   apiToken?: ApiTokenValidation;
+  oauth2?: OAuth2Definition;
 }
 
 export interface CatalogUrls {
   sandboxCrmUrl: string;
+  /** `sandbox` (default): every catalog provider points at the sandbox CRM's emulation of it. */
+  crmMode?: 'sandbox' | 'production';
+}
+
+const ZOHO_REGIONS_PRODUCTION: Record<string, Region> = {
+  us: { accountsServer: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' },
+  eu: { accountsServer: 'https://accounts.zoho.eu', apiDomain: 'https://www.zohoapis.eu' },
+  in: { accountsServer: 'https://accounts.zoho.in', apiDomain: 'https://www.zohoapis.in' },
+  au: { accountsServer: 'https://accounts.zoho.com.au', apiDomain: 'https://www.zohoapis.com.au' },
+  jp: { accountsServer: 'https://accounts.zoho.jp', apiDomain: 'https://www.zohoapis.jp' },
+};
+
+function zohoRegions(urls: CatalogUrls): Record<string, Region> {
+  if (urls.crmMode === 'production') return ZOHO_REGIONS_PRODUCTION;
+  const b = urls.sandboxCrmUrl;
+  return Object.fromEntries(
+    Object.keys(ZOHO_REGIONS_PRODUCTION).map((r) => [r, { accountsServer: `${b}/zoho/${r}/accounts`, apiDomain: `${b}/zoho/${r}/api` }]),
+  );
 }
 
 /**
- * Built-in providers. Base URLs come from configuration, so the same definitions reach the sandbox
- * CRM in dev/test and the real CRM in production.
+ * Built-in providers, shaped after the real APIs. Base URLs come from configuration, so the same
+ * definitions reach the sandbox CRM in dev/test and the real CRM in production.
  */
 export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
+  const prod = urls.crmMode === 'production';
+  const b = urls.sandboxCrmUrl;
+  const zoho = zohoRegions(urls);
+  const crmEntities = ['contacts', 'companies', 'deals', 'users'];
   return [
     {
       key: 'sandbox',
       name: 'Sandbox CRM',
       authType: 'api_token',
       custom: false,
-      entities: ['contacts', 'companies', 'deals', 'users'],
+      entities: crmEntities,
       apiToken: {
-        validationUrl: `${urls.sandboxCrmUrl}/api/v1/me`,
+        validationUrl: `${b}/api/v1/me`,
         tokenHeader: 'Authorization',
         tokenPrefix: 'Bearer ',
         accountIdField: 'account.id',
         userIdField: 'user.id',
         scopesField: 'scopes',
+      },
+    },
+    {
+      key: 'hubspot',
+      name: 'HubSpot',
+      authType: 'oauth2',
+      custom: false,
+      entities: crmEntities,
+      oauth2: {
+        authorizationUrl: prod ? 'https://app.hubspot.com/oauth/authorize' : `${b}/hubspot/oauth/authorize`,
+        tokenUrl: prod ? 'https://api.hubapi.com/oauth/v1/token' : `${b}/hubspot/oauth/v1/token`,
+        scopeSeparator: ' ',
+        pkce: true,
+        clientAuth: 'client_secret_post',
+        defaultScopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.companies.read', 'crm.objects.deals.read'],
+        identity: 'hubspot_token_info',
+        identityUrl: prod ? 'https://api.hubapi.com/oauth/v1/access-tokens' : `${b}/hubspot/oauth/v1/access-tokens`,
+        defaultApiBaseUrl: prod ? 'https://api.hubapi.com' : `${b}/hubspot`,
+        tokenHeaderPrefix: 'Bearer ',
+      },
+    },
+    {
+      key: 'salesforce',
+      name: 'Salesforce',
+      authType: 'oauth2',
+      custom: false,
+      entities: ['contacts', 'companies', 'deals', 'users'],
+      oauth2: {
+        authorizationUrl: prod ? 'https://login.salesforce.com/services/oauth2/authorize' : `${b}/salesforce/services/oauth2/authorize`,
+        tokenUrl: prod ? 'https://login.salesforce.com/services/oauth2/token' : `${b}/salesforce/services/oauth2/token`,
+        scopeSeparator: ' ',
+        pkce: true,
+        clientAuth: 'client_secret_post',
+        defaultScopes: ['api', 'refresh_token'],
+        identity: 'salesforce_userinfo',
+        identityUrl: prod ? 'https://login.salesforce.com/services/oauth2/userinfo' : `${b}/salesforce/services/oauth2/userinfo`,
+        trustedApiPrefixes: prod ? ['https://'] : [`${b}/salesforce`],
+        tokenHeaderPrefix: 'Bearer ',
+      },
+    },
+    {
+      key: 'pipedrive',
+      name: 'Pipedrive',
+      authType: 'oauth2',
+      custom: false,
+      entities: ['contacts', 'companies', 'deals', 'users'],
+      oauth2: {
+        authorizationUrl: prod ? 'https://oauth.pipedrive.com/oauth/authorize' : `${b}/pipedrive/oauth/authorize`,
+        tokenUrl: prod ? 'https://oauth.pipedrive.com/oauth/token' : `${b}/pipedrive/oauth/token`,
+        scopeSeparator: ',',
+        pkce: false,
+        clientAuth: 'client_secret_basic',
+        defaultScopes: ['base', 'contacts:read', 'deals:read'],
+        identity: 'pipedrive_users_me',
+        defaultApiBaseUrl: prod ? 'https://api.pipedrive.com' : `${b}/pipedrive`,
+        trustedApiPrefixes: prod ? ['https://api.pipedrive.com', 'https://'] : [`${b}/pipedrive`],
+        tokenHeaderPrefix: 'Bearer ',
+      },
+    },
+    {
+      key: 'zoho',
+      name: 'Zoho CRM',
+      authType: 'oauth2',
+      custom: false,
+      entities: ['contacts', 'companies', 'deals', 'users'],
+      oauth2: {
+        authorizationUrl: `${zoho.us.accountsServer}/oauth/v2/auth`,
+        tokenUrl: `${zoho.us.accountsServer}/oauth/v2/token`,
+        scopeSeparator: ',',
+        pkce: false,
+        clientAuth: 'client_secret_post',
+        defaultScopes: ['ZohoCRM.modules.ALL', 'ZohoCRM.users.READ', 'ZohoCRM.org.READ'],
+        extraAuthorizationParams: { access_type: 'offline', prompt: 'consent' },
+        identity: 'zoho_org',
+        regions: zoho,
+        defaultRegion: 'us',
+        tokenHeaderPrefix: 'Zoho-oauthtoken ',
       },
     },
   ];

@@ -2,7 +2,15 @@
  * Outcomes of talking to a CRM, classified once here so workflows can decide between "retry",
  * "tell the user" and "mark the integration broken" without knowing HTTP.
  */
-export type CrmErrorKind = 'invalid_credentials' | 'user_removed' | 'transient' | 'bad_response';
+export type CrmErrorKind =
+  | 'invalid_credentials'
+  | 'user_removed'
+  | 'transient'
+  | 'bad_response'
+  /** The authorization server refused a code or refresh token (RFC 6749 `invalid_grant`). */
+  | 'invalid_grant'
+  /** Our OAuth app's credentials were refused: a configuration problem, not the user's. */
+  | 'invalid_client';
 
 export class CrmError extends Error {
   constructor(

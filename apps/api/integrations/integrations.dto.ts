@@ -12,13 +12,21 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
+/**
+ * Tokens travel in HTTP headers (and OAuth forms): printable ASCII, no spaces. Anything else cannot
+ * even be sent to the CRM (fetch throws), which would otherwise surface as a retried "CRM unavailable".
+ */
+const TOKEN_RE = /^[\x21-\x7E]+$/;
+const tokenMessage = (name: string) => ({ message: `${name} must be printable ASCII without spaces` });
+
 export class CredentialsDto {
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) apiToken?: string;
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(8192) accessToken?: string;
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(8192) refreshToken?: string;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(4096) @Matches(TOKEN_RE, tokenMessage('apiToken')) apiToken?: string;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(8192) @Matches(TOKEN_RE, tokenMessage('accessToken')) accessToken?: string;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(8192) @Matches(TOKEN_RE, tokenMessage('refreshToken')) refreshToken?: string;
   @IsOptional() @IsDateString() expiresAt?: string;
   @IsOptional() @IsArray() @IsString({ each: true }) scopes?: string[];
 }
@@ -32,9 +40,15 @@ export class CreateIntegrationDto {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => CredentialsDto) credentials?: CredentialsDto;
 }
 
+/**
+ * Optional, but not nullable: `@IsOptional()` lets `null` through unvalidated, which for a PATCH
+ * would mean "set this NOT NULL column to null" (a 500). Absent is fine; null is validated (and fails).
+ */
+const IsOptionalNotNull = () => ValidateIf((_: object, value: unknown) => value !== undefined);
+
 export class UpdateIntegrationDto {
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
-  @IsOptional() @IsObject() config?: Record<string, unknown>;
+  @IsOptionalNotNull() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
+  @IsOptionalNotNull() @IsObject() config?: Record<string, unknown>;
 }
 
 export class StartReauthorizationDto {
@@ -47,7 +61,7 @@ export class StartReauthorizationDto {
 }
 
 export class SubmitApiTokenDto {
-  @IsString() @MinLength(1) @MaxLength(4096) apiToken: string;
+  @IsString() @MinLength(1) @MaxLength(4096) @Matches(TOKEN_RE, tokenMessage('apiToken')) apiToken: string;
 }
 
 export class CancelReauthorizationDto {

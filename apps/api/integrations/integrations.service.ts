@@ -102,6 +102,7 @@ export class IntegrationsService {
       ...base,
       secret: { apiToken: c.apiToken, accessToken: c.accessToken, refreshToken: c.refreshToken },
       expiresAt: c.expiresAt ?? null,
+      scopes: c.scopes,
     };
     // Credentials are written by a workflow (validated first); the API never writes them itself.
     try {

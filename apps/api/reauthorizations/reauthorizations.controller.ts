@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { IsString, MaxLength } from 'class-validator';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { TenantId } from '../auth/tenant.decorator';
@@ -39,5 +40,30 @@ export class ReauthorizationsController {
   @HttpCode(200)
   cancel(@TenantId() tenantId: string, @Param('id') id: string, @Body() dto: CancelReauthorizationDto) {
     return this.reauths.cancel(tenantId, id, dto.reason);
+  }
+}
+
+export class CreateLinkTokenDto {
+  @IsString() @MaxLength(100) integrated_account_id: string;
+}
+
+/** Truto-style alias: a shareable connect link for an integrated account (starts or reuses a reauthorization). */
+@ApiTags('reauthorizations')
+@ApiBearerAuth()
+@Controller('v1/link-tokens')
+export class LinkTokensController {
+  constructor(private readonly reauths: ReauthorizationsService) {}
+
+  @Post()
+  async create(@TenantId() tenantId: string, @Body() dto: CreateLinkTokenDto, @Res({ passthrough: true }) res: Response) {
+    const { created, body } = await this.reauths.start(tenantId, dto.integrated_account_id, {});
+    res.status(created ? 201 : 200);
+    return {
+      link_token: body.linkToken,
+      link_url: body.linkUrl,
+      reauthorization_id: body.id,
+      integrated_account_id: body.integrationId,
+      expires_at: body.expiresAt,
+    };
   }
 }

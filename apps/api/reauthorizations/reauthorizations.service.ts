@@ -14,6 +14,8 @@ import type { KeyRing } from '../../../libs/crypto/key-ring';
 import { Reauthorization } from '../../../libs/db/entities';
 import { reauthWorkflowId, type ReauthorizationInput, type ReauthorizationStatus } from '../../../libs/domain/reauthorization';
 import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
+import { ProviderRegistry } from '../../../libs/providers/provider-registry';
+import { oauthAttemptAad, type SealedAttempt } from '../../../libs/crypto/oauth-attempt';
 import { awaitStartedUpdate, cancelUpdate, submitApiTokenUpdate } from '../../../workflows/definitions';
 import type { reauthorization } from '../../../workflows/reauthorization.workflow';
 import { ApiError, isUuid } from '../common/api-error';
@@ -41,11 +43,24 @@ export class ReauthorizationsService {
     @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
     private readonly integrations: IntegrationsService,
     private readonly temporal: Client,
+    private readonly providers: ProviderRegistry,
   ) {}
 
   /** Starts a reauthorization, or returns the one already running for the integration (`created: false`). */
   async start(tenantId: string, integrationId: string, dto: StartReauthorizationDto) {
     const integration = await this.integrations.findOwned(tenantId, integrationId);
+    if (integration.authType === 'oauth2' && !(await this.providers.oauthApp(tenantId, integration.provider))) {
+      throw ApiError.unprocessable(
+        'provider_not_configured',
+        `No OAuth app is configured for "${integration.provider}". Set it with PUT /v1/providers/${integration.provider} {clientId, clientSecret}.`,
+      );
+    }
+    if (dto.region) {
+      const def = (await this.providers.resolve(tenantId, integration.provider))?.oauth2;
+      if (!def?.regions || !def.regions[dto.region]) {
+        throw ApiError.badRequest('validation_error', `region "${dto.region}" is not a data center of ${integration.provider}`);
+      }
+    }
     const input: ReauthorizationInput = {
       reauthorizationId: randomUUID(),
       tenantId,
@@ -92,6 +107,16 @@ export class ReauthorizationsService {
     return this.ring.openJson<string>({ keyId: row.linkTokenKeyId, data: row.linkTokenCiphertext }, `link:${row.id}`);
   }
 
+  /** The consent URL of the current OAuth attempt (holds `state`; shown to the tenant's admin only). */
+  authorizeUrl(row: Reauthorization): string | undefined {
+    if (row.authType !== 'oauth2' || !row.oauthKeyId || !row.oauthCiphertext || row.outcome !== null) return undefined;
+    return this.ring.openJson<SealedAttempt>({ keyId: row.oauthKeyId, data: row.oauthCiphertext }, oauthAttemptAad(row.id)).authorizeUrl;
+  }
+
+  linkUrl(row: Reauthorization): string {
+    return `${this.cfg.publicUrl}/connect/${this.linkToken(row)}`;
+  }
+
   private startView(row: Reauthorization) {
     const linkToken = this.linkToken(row);
     return {
@@ -102,6 +127,7 @@ export class ReauthorizationsService {
       phase: row.phase,
       linkToken,
       linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}`,
+      authorizeUrl: this.authorizeUrl(row),
       expiresAt: row.expiresAt.toISOString(),
       fullResync: row.fullResync,
     };
@@ -124,7 +150,7 @@ export class ReauthorizationsService {
       scopes: row.scopes,
       region: row.region,
       reason: row.reason,
-      ...(open ? { linkToken, linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}` } : {}),
+      ...(open ? { linkToken, linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}`, authorizeUrl: this.authorizeUrl(row) } : {}),
       expiresAt: row.expiresAt.toISOString(),
       createdAt: row.createdAt.toISOString(),
       completedAt: row.completedAt ? row.completedAt.toISOString() : null,
@@ -135,7 +161,7 @@ export class ReauthorizationsService {
     return this.view(await this.findOwned(tenantId, id));
   }
 
-  private handle(row: Reauthorization) {
+  handle(row: Reauthorization) {
     return this.temporal.workflow.getHandle(row.workflowId, row.runId ?? undefined);
   }
 
@@ -157,7 +183,7 @@ export class ReauthorizationsService {
     return this.get(tenantId, id);
   }
 
-  private async runUpdate<T>(fn: () => Promise<T>): Promise<T> {
+  async runUpdate<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {

@@ -9,11 +9,13 @@ export type CredentialState = 'pending' | 'active' | 'superseded' | 'revoked';
  */
 @Entity('credential_versions')
 @Unique(['integrationId', 'version'])
+@Unique(['reauthorizationId', 'attempt'])
 export class CredentialVersion {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ name: 'integration_id', type: 'uuid' }) integrationId: string;
   @Column({ name: 'tenant_id', type: 'uuid' }) tenantId: string;
-  @Column({ type: 'int' }) version: number;
+  /** Null while `pending` (exchanged, not yet validated); numbered when it becomes active. */
+  @Column({ type: 'int', nullable: true }) version: number | null;
   @Column({ type: 'text' }) state: CredentialState;
   @Column({ name: 'account_id', type: 'text', nullable: true }) accountId: string | null;
   @Column({ name: 'user_id', type: 'text', nullable: true }) userId: string | null;
@@ -24,6 +26,10 @@ export class CredentialVersion {
   @Column({ name: 'key_id', type: 'text' }) keyId: string;
   @Column({ type: 'text' }) ciphertext: string;
   /** Which reauthorization (if any) produced this version; makes the swap idempotent on retry. */
-  @Column({ name: 'reauthorization_id', type: 'uuid', nullable: true, unique: true }) reauthorizationId: string | null;
+  @Column({ name: 'reauthorization_id', type: 'uuid', nullable: true }) reauthorizationId: string | null;
+  /** Which authorization attempt of the reauthorization produced it (OAuth); 0 for API tokens. */
+  @Column({ type: 'int', default: 0 }) attempt: number;
+  /** Non-secret facts from the token response: instance URL, API domain, data center. */
+  @Column({ type: 'jsonb', default: {} }) metadata: Record<string, unknown>;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

@@ -23,6 +23,15 @@ export class Reauthorization {
   @Column({ name: 'link_token_key_id', type: 'text' }) linkTokenKeyId: string;
   @Column({ name: 'link_token_ciphertext', type: 'text' }) linkTokenCiphertext: string;
   @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt: Date;
+  /**
+   * OAuth: the current authorization attempt. `state` is looked up by its hash (single-use: a new
+   * attempt replaces it); state, PKCE verifier and authorize URL are sealed together, server-side.
+   */
+  @Column({ name: 'oauth_attempt', type: 'int', default: 0 }) oauthAttempt: number;
+  @Index({ unique: true }) @Column({ name: 'state_hash', type: 'text', nullable: true }) stateHash: string | null;
+  @Column({ name: 'oauth_key_id', type: 'text', nullable: true }) oauthKeyId: string | null;
+  @Column({ name: 'oauth_ciphertext', type: 'text', nullable: true }) oauthCiphertext: string | null;
+  @Column({ name: 'allow_account_change', type: 'boolean', default: false }) allowAccountChange: boolean;
   @Column({ name: 'resync_id', type: 'text', nullable: true }) resyncId: string | null;
   @Column({ name: 'attempts', type: 'int', default: 0 }) attempts: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

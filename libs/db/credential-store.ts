@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { KeyRing } from '../crypto/key-ring';
+import type { CredentialSecret, NewCredentials } from '../domain/reauthorization';
+import { CredentialVersion } from './entities';
+
+/** Binds a ciphertext to its row, so a sealed secret copied onto another row fails to decrypt. */
+export function credentialAad(integrationId: string, credentialId: string): string {
+  return `credential:${integrationId}:${credentialId}`;
+}
+
+/** Builds (does not save) a credential row with its secret sealed by the key ring. */
+export function sealedCredentialRow(
+  tx: EntityManager,
+  ring: KeyRing,
+  args: {
+    tenantId: string;
+    integrationId: string;
+    version: number | null;
+    state: CredentialVersion['state'];
+    credentials: NewCredentials;
+    reauthorizationId: string | null;
+    attempt?: number;
+    metadata?: Record<string, unknown>;
+  },
+): CredentialVersion {
+  const id = randomUUID();
+  const sealed = ring.sealJson(args.credentials.secret, credentialAad(args.integrationId, id));
+  const c = args.credentials;
+  return tx.create(CredentialVersion, {
+    id,
+    integrationId: args.integrationId,
+    tenantId: args.tenantId,
+    version: args.version,
+    state: args.state,
+    accountId: c.identity.accountId || null,
+    userId: c.identity.userId,
+    scopes: c.identity.scopes,
+    expiresAt: c.expiresAt ? new Date(c.expiresAt) : null,
+    region: c.region,
+    baseUrl: c.baseUrl,
+    keyId: sealed.keyId,
+    ciphertext: sealed.data,
+    reauthorizationId: args.reauthorizationId,
+    attempt: args.attempt ?? 0,
+    metadata: args.metadata ?? {},
+  });
+}
+
+export function openCredentialSecret(ring: KeyRing, row: CredentialVersion): CredentialSecret {
+  return ring.openJson<CredentialSecret>({ keyId: row.keyId, data: row.ciphertext }, credentialAad(row.integrationId, row.id));
+}
