@@ -8,15 +8,16 @@ import { SandboxValidationPipe } from './common/validation.pipe';
 import { FaultInjectionMiddleware } from './faults/fault-injection.middleware';
 import { FaultsModule } from './faults/faults.module';
 import { HealthController } from './health.controller';
+import { OAuthModule } from './oauth/oauth.module';
 import { RequestStatsMiddleware } from './stats/request-stats.middleware';
 import { StatsModule } from './stats/stats.module';
 
 /**
- * Root module. One module per concern (accounts data, CRM API, admin, faults, stats) so a
- * provider-specific OAuth module can slot in beside them later.
+ * Root module. One module per concern: accounts data, CRM API, the provider-shaped OAuth servers,
+ * admin, faults, stats.
  */
 @Module({
-  imports: [AccountsModule, ApiModule, AdminModule, FaultsModule, StatsModule],
+  imports: [AccountsModule, ApiModule, OAuthModule, AdminModule, FaultsModule, StatsModule],
   controllers: [HealthController],
   providers: [
     { provide: APP_FILTER, useClass: ErrorResponseFilter },

@@ -37,6 +37,9 @@ export async function createSandboxCrm(options: SandboxCrmOptions = {}): Promise
     abortOnError: false,
   });
   app.useBodyParser('json', { limit: '1mb' });
+  // OAuth token endpoints and the consent form are application/x-www-form-urlencoded. Repeated
+  // fields (`scope=a&scope=b`) arrive as arrays.
+  app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.use(translateBodyParseErrors);
 
   try {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ENTITY_TYPES, RecordCounts } from './crm-model';
+import { DataCenterRegion, ENTITY_TYPES, RecordCounts } from './crm-model';
 import { AccountsStore } from './accounts.store';
 import { RecordsStore } from './records.store';
 
@@ -10,6 +10,8 @@ export const MAX_RECORDS_PER_ENTITY = 20_000;
 export interface ProvisionAccountRequest {
   name?: string;
   records?: Partial<RecordCounts>;
+  /** Zoho data center serving the account; default `us`. */
+  region?: DataCenterRegion;
 }
 
 /**
@@ -25,7 +27,7 @@ export class AccountProvisioner {
   ) {}
 
   provision(request: ProvisionAccountRequest = {}) {
-    const account = this.accounts.createAccount(request.name);
+    const account = this.accounts.createAccount(request.name, { region: request.region });
     const user = this.accounts.addUser(account.id);
     const apiToken = this.accounts.issueToken(account.id, { userId: user.id });
     const counts = Object.fromEntries(

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { conflict, notFound } from '../common/sandbox-error';
-import { Account, ApiToken, DEFAULT_TOKEN_SCOPES, User } from './crm-model';
-import { newApiToken, randomId } from './random-ids';
+import { Account, ApiToken, DataCenterRegion, DEFAULT_REGION, DEFAULT_TOKEN_SCOPES, User } from './crm-model';
+import { newApiToken, randomId, UniqueNumberSource } from './random-ids';
 
 /**
  * In-memory accounts, users and API tokens. Everything lives for the lifetime of the process
@@ -14,12 +14,20 @@ export class AccountsStore {
   private readonly tokens = new Map<string, ApiToken>();
   /** Numbers default account names so several unnamed accounts stay distinguishable. */
   private accountsCreated = 0;
+  /**
+   * Numeric ids are never reused, not even across `reset()`, so a credential an engine kept from
+   * before a reset can never appear to belong to a new account.
+   */
+  private readonly accountNumbers = new UniqueNumberSource();
+  private readonly userNumbers = new UniqueNumberSource();
 
-  createAccount(name?: string): Account {
+  createAccount(name?: string, options: { region?: DataCenterRegion } = {}): Account {
     this.accountsCreated += 1;
     const account: Account = {
       id: randomId('acct_'),
+      numericId: this.accountNumbers.next(),
       name: name ?? `Sandbox Account ${this.accountsCreated}`,
+      region: options.region ?? DEFAULT_REGION,
       createdAt: new Date().toISOString(),
     };
     this.accounts.set(account.id, account);
@@ -32,6 +40,22 @@ export class AccountsStore {
     return account;
   }
 
+  findAccount(accountId: string): Account | undefined {
+    return this.accounts.get(accountId);
+  }
+
+  /** Accounts in creation order. */
+  listAccounts(): Account[] {
+    return [...this.accounts.values()];
+  }
+
+  /** Simulates a data-center move (Zoho): the account is now served by another region. */
+  setRegion(accountId: string, region: DataCenterRegion): Account {
+    const account = this.getAccount(accountId);
+    account.region = region;
+    return account;
+  }
+
   addUser(accountId: string, details: { email?: string; name?: string } = {}): User {
     const account = this.getAccount(accountId);
     const ordinal = this.listUsers(account.id, { includeRemoved: true }).length + 1;
@@ -39,6 +63,7 @@ export class AccountsStore {
     const mailbox = ordinal === 1 ? 'admin' : `user${ordinal}`;
     const user: User = {
       id: randomId('usr_'),
+      numericId: this.userNumbers.next(),
       accountId: account.id,
       email: details.email ?? `${mailbox}.${account.id.slice('acct_'.length)}@sandbox-crm.test`,
       name: details.name ?? (ordinal === 1 ? 'Sandbox Admin' : `Sandbox User ${ordinal}`),
@@ -52,6 +77,10 @@ export class AccountsStore {
     const user = this.users.get(userId);
     if (!user) throw notFound('user_not_found', `No user with id "${userId}"`);
     return user;
+  }
+
+  findUser(userId: string): User | undefined {
+    return this.users.get(userId);
   }
 
   /** Users in creation order (Map iteration order), so "the first user" is well defined. */

@@ -1,15 +1,35 @@
 import { notFound } from '../common/sandbox-error';
 
+/**
+ * Zoho-style data centers. Only the Zoho shape looks at an account's region (which accounts server
+ * and API domain serve it); every other surface ignores it.
+ */
+export const DATA_CENTER_REGIONS = ['us', 'eu', 'in', 'au', 'jp'] as const;
+export type DataCenterRegion = (typeof DATA_CENTER_REGIONS)[number];
+export const DEFAULT_REGION: DataCenterRegion = 'us';
+
+export function isDataCenterRegion(value: string): value is DataCenterRegion {
+  return (DATA_CENTER_REGIONS as readonly string[]).includes(value);
+}
+
 /** A CRM tenant (what a real CRM calls a portal / org / company account). */
 export interface Account {
   id: string;
+  /**
+   * Stable numeric id, unique in this process. Provider shapes derive their account ids from it
+   * (HubSpot `hub_id`, Pipedrive `company_id`, Zoho org id, Salesforce `00D…` org id).
+   */
+  numericId: number;
   name: string;
+  region: DataCenterRegion;
   createdAt: string;
 }
 
 /** A person in an account; tokens act on behalf of one. Removal is a flag so history stays inspectable. */
 export interface User {
   id: string;
+  /** Stable numeric id, unique in this process; provider shapes derive their user ids from it. */
+  numericId: number;
   accountId: string;
   email: string;
   name: string;

@@ -1,11 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { AccountProvisioner } from '../accounts/account-provisioner';
 import { AccountsStore } from '../accounts/accounts.store';
-import { ApiToken, parseEntityType, User } from '../accounts/crm-model';
+import { Account, ApiToken, parseEntityType, User } from '../accounts/crm-model';
 import { RecordsStore } from '../accounts/records.store';
 import { FaultsService } from '../faults/faults.service';
+import { OAuthService } from '../oauth/oauth.service';
+import { providerAccountIds, providerUserIds } from '../oauth/provider-identities';
 import { RequestStatsService } from '../stats/request-stats.service';
-import { CreateAccountDto, CreateUserDto, IssueTokenDto } from './admin.dto';
+import { CreateAccountDto, CreateUserDto, IssueTokenDto, UpdateAccountDto } from './admin.dto';
 
 /**
  * Unauthenticated control plane for tests and dev tooling: set up tenants, then simulate the
@@ -19,14 +21,15 @@ export class AdminController {
     private readonly records: RecordsStore,
     private readonly faults: FaultsService,
     private readonly stats: RequestStatsService,
+    private readonly oauth: OAuthService,
   ) {}
 
   @Post('accounts')
   createAccount(@Body() body: CreateAccountDto) {
-    const { account, user, apiToken } = this.provisioner.provision({ name: body.name, records: body.records });
+    const { account, user, apiToken } = this.provisioner.provision({ name: body.name, records: body.records, region: body.region });
     return {
-      account: { id: account.id, name: account.name },
-      user: { id: user.id, email: user.email, name: user.name },
+      account: accountView(account),
+      user: userView(user),
       token: apiToken.token,
     };
   }
@@ -35,10 +38,16 @@ export class AdminController {
   getAccount(@Param('accountId') accountId: string) {
     const account = this.accounts.getAccount(accountId);
     return {
-      account,
+      account: accountView(account),
       users: this.accounts.listUsers(account.id, { includeRemoved: true }).map(userView),
       records: this.records.counts(account.id),
     };
+  }
+
+  @Patch('accounts/:accountId')
+  updateAccount(@Param('accountId') accountId: string, @Body() body: UpdateAccountDto) {
+    const account = body.region === undefined ? this.accounts.getAccount(accountId) : this.accounts.setRegion(accountId, body.region);
+    return accountView(account);
   }
 
   @Post('accounts/:accountId/users')
@@ -75,20 +84,41 @@ export class AdminController {
     return this.records.update(account.id, parseEntityType(entityName), recordId, fields);
   }
 
-  /** Back to a blank sandbox: no accounts, faults or request counts. */
+  /** Back to a blank sandbox: no accounts, OAuth clients or tokens, faults or request counts. */
   @Post('reset')
   @HttpCode(HttpStatus.OK)
   reset() {
     this.accounts.reset();
     this.records.reset();
+    this.oauth.reset();
     this.faults.clear();
     this.stats.reset();
     return { ok: true };
   }
 }
 
+function accountView(account: Account) {
+  return {
+    id: account.id,
+    name: account.name,
+    region: account.region,
+    numericId: account.numericId,
+    createdAt: account.createdAt,
+    /** The ids each provider shape reports for this account (what an engine stores as the CRM account id). */
+    providerIds: providerAccountIds(account),
+  };
+}
+
 function userView(user: User) {
-  return { id: user.id, accountId: user.accountId, email: user.email, name: user.name, removed: user.removed };
+  return {
+    id: user.id,
+    accountId: user.accountId,
+    email: user.email,
+    name: user.name,
+    removed: user.removed,
+    numericId: user.numericId,
+    providerIds: providerUserIds(user),
+  };
 }
 
 function tokenView(apiToken: ApiToken) {

@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsEmail,
+  IsIn,
   IsInt,
   IsNotEmpty,
   IsObject,
@@ -14,6 +15,9 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { MAX_RECORDS_PER_ENTITY } from '../accounts/account-provisioner';
+import { DATA_CENTER_REGIONS, DataCenterRegion } from '../accounts/crm-model';
+
+const REGION_MESSAGE = `region must be one of ${DATA_CENTER_REGIONS.join(', ')}`;
 
 export class RecordCountsDto {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_RECORDS_PER_ENTITY)
@@ -33,6 +37,16 @@ export class CreateAccountDto {
   /** Records to seed per entity type; omitted entity types get the default count. */
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RecordCountsDto)
   records?: RecordCountsDto;
+
+  /** Zoho data center serving the account (default `us`); only the Zoho shape cares. */
+  @IsOptional() @IsIn(DATA_CENTER_REGIONS, { message: REGION_MESSAGE })
+  region?: DataCenterRegion;
+}
+
+export class UpdateAccountDto {
+  /** Simulates a data-center move: the account's Zoho tokens stop working until re-authorized. */
+  @IsOptional() @IsIn(DATA_CENTER_REGIONS, { message: REGION_MESSAGE })
+  region?: DataCenterRegion;
 }
 
 export class CreateUserDto {

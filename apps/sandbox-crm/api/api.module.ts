@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module';
+import { OAuthModule } from '../oauth/oauth.module';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { CrmApiController } from './crm-api.controller';
 
 @Module({
-  imports: [AccountsModule],
+  imports: [AccountsModule, OAuthModule],
   controllers: [CrmApiController],
   providers: [BearerTokenGuard],
 })

@@ -3,29 +3,42 @@ import type { Request } from 'express';
 import { AccountsStore } from '../accounts/accounts.store';
 import { Account, ApiToken, User } from '../accounts/crm-model';
 import { SandboxError } from '../common/sandbox-error';
+import { ACCESS_TOKEN_PREFIX } from '../oauth/oauth-model';
+import { OAuthService } from '../oauth/oauth.service';
 
 /** Who an authenticated API request acts as. */
 export interface ApiCaller {
   account: Account;
   user: User;
+  /** For an OAuth access token, an equivalent view of it (its granted scopes, never revoked here). */
   apiToken: ApiToken;
+  /** Set when the request used an OAuth access token (`sbx_at_…`) rather than an API token. */
+  oauth?: { provider: string; clientId: string; expiresAt: string };
 }
 
 type RequestWithCaller = Request & { apiCaller?: ApiCaller };
 
 /**
- * Resolves `Authorization: Bearer <token>` to an {@link ApiCaller}. A token whose user was
- * removed gets a distinct `user_removed` code (status stays 401, as with real CRMs) so the
- * engine's tests can check it classifies "user gone" differently from "token revoked".
+ * Resolves `Authorization: Bearer <token>` to an {@link ApiCaller}. Accepts API tokens and live
+ * OAuth access tokens of any provider shape. A token whose user was removed gets a distinct
+ * `user_removed` code, and an expired OAuth token `token_expired` (status stays 401, as with real
+ * CRMs), so the engine's tests can check it classifies "user gone" differently from "token revoked".
  */
 @Injectable()
 export class BearerTokenGuard implements CanActivate {
-  constructor(private readonly accounts: AccountsStore) {}
+  constructor(
+    private readonly accounts: AccountsStore,
+    private readonly oauth: OAuthService,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithCaller>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw unauthorized('invalid_token', 'Missing or malformed bearer token');
+    if (token.startsWith(ACCESS_TOKEN_PREFIX)) {
+      request.apiCaller = this.oauthCaller(token);
+      return true;
+    }
 
     const apiToken = this.accounts.findToken(token);
     if (!apiToken || apiToken.revoked) throw unauthorized('invalid_token', 'The access token is invalid or has been revoked');
@@ -35,6 +48,34 @@ export class BearerTokenGuard implements CanActivate {
 
     request.apiCaller = { account: this.accounts.getAccount(apiToken.accountId), user, apiToken };
     return true;
+  }
+
+  private oauthCaller(token: string): ApiCaller {
+    const resolved = this.oauth.resolveAccessToken(token);
+    if (!resolved.ok) {
+      switch (resolved.rejection) {
+        case 'expired':
+          throw unauthorized('token_expired', 'The access token has expired; refresh it');
+        case 'user_removed':
+          throw unauthorized('user_removed', 'The user this token belongs to has been removed from the account');
+        default:
+          throw unauthorized('invalid_token', 'The access token is invalid or has been revoked');
+      }
+    }
+    const { token: record, user, account } = resolved;
+    return {
+      account,
+      user,
+      apiToken: {
+        token: record.token,
+        accountId: account.id,
+        userId: user.id,
+        scopes: [...record.scopes],
+        revoked: false,
+        createdAt: new Date(record.issuedAt).toISOString(),
+      },
+      oauth: { provider: record.provider, clientId: record.clientId, expiresAt: new Date(record.expiresAt).toISOString() },
+    };
   }
 }
 

@@ -26,6 +26,7 @@ export class CrmApiController {
       account: { id: caller.account.id, name: caller.account.name },
       user: { id: caller.user.id, email: caller.user.email, name: caller.user.name },
       scopes: [...caller.apiToken.scopes],
+      ...(caller.oauth ? { oauth: caller.oauth } : {}),
     };
   }
 

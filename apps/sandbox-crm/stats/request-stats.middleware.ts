@@ -12,7 +12,16 @@ export class RequestStatsMiddleware implements NestMiddleware {
   constructor(private readonly stats: RequestStatsService) {}
 
   use(req: Request, _res: Response, next: NextFunction): void {
-    this.stats.record(req.method, requestPath(req));
+    this.stats.record(req.method, maskTokens(requestPath(req)));
     next();
   }
+}
+
+/**
+ * Some real APIs put the token in the path (HubSpot's `/oauth/v1/access-tokens/:token`). Counting
+ * those per token would leak secrets into the stats and make every call a new key, so sandbox
+ * OAuth tokens in a path are counted as `:token`.
+ */
+function maskTokens(path: string): string {
+  return path.replace(/sbx_(?:at|rt)_[A-Za-z0-9]+/g, ':token');
 }

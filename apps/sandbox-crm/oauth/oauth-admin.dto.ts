@@ -1,0 +1,85 @@
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { OAUTH_PROVIDERS, OAuthProvider } from './oauth-model';
+
+/** Printable ASCII without spaces: survives query strings, form bodies and HTTP Basic. */
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+const ONE_YEAR_SECONDS = 365 * 24 * 3600;
+
+export class UpsertOAuthClientDto {
+  @IsIn(OAUTH_PROVIDERS, { message: `provider must be one of ${OAUTH_PROVIDERS.join(', ')}` })
+  provider: OAuthProvider;
+
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @IsString({ each: true }) @IsNotEmpty({ each: true }) @MaxLength(2000, { each: true })
+  redirectUris: string[];
+
+  @IsOptional() @IsString() @MaxLength(200) @Matches(CREDENTIAL, { message: 'clientId must be printable ASCII without spaces' })
+  clientId?: string;
+
+  @IsOptional() @IsString() @MaxLength(200) @Matches(CREDENTIAL, { message: 'clientSecret must be printable ASCII without spaces' })
+  clientSecret?: string;
+
+  /** Shown on the consent page. */
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
+  name?: string;
+
+  @IsOptional() @IsBoolean()
+  requirePkce?: boolean;
+
+  @IsOptional() @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)
+  accessTokenTtlSeconds?: number;
+
+  @IsOptional() @IsBoolean()
+  rotateRefreshTokens?: boolean;
+
+  /** Granted when an authorization request names no scope (Pipedrive-style app-level scopes). */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  scopes?: string[];
+}
+
+export class AdminAuthorizeDto {
+  /** A full authorize URL as the app would send the browser to (only its path and query are used). */
+  @IsString() @IsNotEmpty() @MaxLength(8000)
+  authorizeUrl: string;
+
+  @IsString() @IsNotEmpty()
+  userId: string;
+
+  /** Scopes the user leaves ticked; omitted: all requested. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true })
+  grantScopes?: string[];
+
+  @IsOptional() @IsIn(['allow', 'deny'])
+  decision?: 'allow' | 'deny';
+}
+
+export class RevokeOAuthTokenDto {
+  @IsOptional() @IsString() @IsNotEmpty()
+  refreshToken?: string;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  accessToken?: string;
+}
+
+export class ExpireOAuthTokenDto {
+  @IsString() @IsNotEmpty()
+  accessToken: string;
+}
+
+export class OAuthSettingsDto {
+  @IsOptional() @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)
+  defaultAccessTokenTtlSeconds?: number;
+}
