@@ -27,9 +27,11 @@ export class CrmError extends Error {
 /** Parses `Retry-After` (seconds or HTTP date) into seconds, capped so a bad header cannot stall us. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  const secs = Number(value);
-  if (Number.isFinite(secs) && secs >= 0) return Math.min(secs, 3600);
-  const date = Date.parse(value);
+  const v = value.trim();
+  // RFC 9110: delay-seconds is digits only; anything else must be an HTTP-date (which names a weekday).
+  if (/^\d+$/.test(v)) return Math.min(Number(v), 3600);
+  if (!/^[A-Za-z]{3},/.test(v)) return undefined;
+  const date = Date.parse(v);
   if (!Number.isNaN(date)) return Math.min(Math.max(0, Math.ceil((date - now) / 1000)), 3600);
   return undefined;
 }

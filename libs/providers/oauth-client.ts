@@ -1,8 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import type { CrmIdentity } from '../domain/reauthorization';
-import { readPath } from './api-token-client';
+import { getCrmJson, readPath } from './api-token-client';
 import type { OAuth2Definition, Region } from './catalog';
-import { classifyHttpStatus, CrmError, parseRetryAfter } from './errors';
+import { CrmError, parseRetryAfter } from './errors';
 
 /** A tenant's OAuth app at a provider. */
 export interface OAuthApp {
@@ -119,7 +119,9 @@ function classifyOAuthError(err: unknown): CrmError {
     return new CrmError('bad_response', `token endpoint error ${err.error}`, err.status);
   }
   const e = err as { name?: string; code?: string; cause?: { status?: number } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.name === 'TypeError') return new CrmError('transient', `token endpoint unreachable: ${e.name}`);
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || (err as Error)?.message === 'fetch failed') {
+    return new CrmError('transient', `token endpoint unreachable: ${e.name}`);
+  }
   if (e?.code === oauth.RESPONSE_IS_NOT_CONFORM || e?.code === oauth.RESPONSE_IS_NOT_JSON) {
     const status = (err as { cause?: Response }).cause?.status;
     if (status && (status === 429 || status >= 500)) {
@@ -127,6 +129,9 @@ function classifyOAuthError(err: unknown): CrmError {
     }
     return new CrmError('bad_response', `token endpoint answer not understood (${status ?? 'no status'})`, status);
   }
+  // Issuer, ID-token or response-shape checks failing mean the provider is set up wrong, not that
+  // the person did something wrong: an admin has to fix the provider settings.
+  if (e?.code && String(e.code).startsWith('OAUTH_')) return new CrmError('invalid_client', `OAuth response rejected (${e.code})`);
   return new CrmError('bad_response', `token endpoint answer not understood: ${(err as Error)?.message ?? String(err)}`);
 }
 
@@ -170,7 +175,15 @@ export async function exchangeAuthorizationCode(
     const tokenUrl = server ? `${server.accountsServer}/oauth/v2/token` : def.tokenUrl;
     const as = authorizationServer(def, tokenUrl);
     const client: oauth.Client = { client_id: app.clientId };
-    const params = new URLSearchParams({ code: args.code });
+    // oauth4webapi only redeems callback parameters that went through validateAuthResponse. `state`
+    // was already checked (by hash) before the code reached the workflow; an `iss` the CRM sent
+    // (RFC 9207) must name this provider's issuer.
+    const params = oauth.validateAuthResponse(
+      as,
+      client,
+      new URLSearchParams({ code: args.code, ...(args.callbackParams.iss ? { iss: args.callbackParams.iss } : {}) }),
+      oauth.skipStateCheck,
+    );
     const res = await oauth.authorizationCodeGrantRequest(
       as,
       client,
@@ -211,23 +224,8 @@ export async function refreshAccessToken(def: OAuth2Definition, app: OAuthApp, r
 }
 
 async function getJson(url: string, headers: Record<string, string>): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw new CrmError('transient', `CRM unreachable: ${(err as Error).name}`);
-  }
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = null; // classified by status alone
-  }
-  // HubSpot answers an unknown token on its token-info endpoint with 404.
-  const kind = res.status === 404 && url.includes('/access-tokens/') ? 'invalid_credentials' : classifyHttpStatus(res.status, body);
-  if (kind) throw new CrmError(kind, `CRM answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
-  return body;
+  // HubSpot answers an unknown or dead token on its token-info endpoint with 404.
+  return (await getCrmJson(url, headers, { notFoundMeansInvalid: url.includes('/access-tokens/') })).body;
 }
 
 function idOf(v: unknown): string | null {

@@ -9,7 +9,8 @@ import { Public } from '../auth/public.decorator';
 import { ApiError } from '../common/api-error';
 import { ReauthorizationsService } from '../reauthorizations/reauthorizations.service';
 import { ConnectService } from './connect.service';
-import { escapeHtml, messagePage, page } from './pages';
+import { setPageHeaders } from '../console/static-files';
+import { connectPage, messagePage, type PageResult } from './pages';
 
 const NO_STORE = 'no-store';
 
@@ -28,17 +29,51 @@ export class ConnectController {
   ) {}
 
   private send(res: Response, status: number, html: string): void {
+    setPageHeaders(res);
     res.status(status).setHeader('Cache-Control', NO_STORE).type('html').send(html);
+  }
+
+  /** The final result of a reauthorization, as the result page reports it to an opener. */
+  private result(row: Reauthorization): PageResult {
+    const ids = { reauthorizationId: row.id, integrationId: row.integrationId };
+    if (row.outcome === 'succeeded') return { type: 'success', ...ids };
+    const code = row.outcome === 'expired' || row.outcome === 'cancelled' ? row.outcome : (row.errorCode ?? 'failed');
+    return { type: 'error', ...ids, error: { code, message: row.errorMessage ?? (row.outcome === 'expired' ? ERROR_MESSAGES.expired : 'The connection could not be completed.') } };
+  }
+
+  private static notFound(message = 'This link is not valid. Check that you copied all of it, or ask for a new one.'): string {
+    return messagePage({
+      title: 'Link not found',
+      message,
+      kind: 'error',
+      result: { type: 'error', error: { code: 'link_not_found', message: 'This link is not valid.' } },
+    });
+  }
+
+  private expiredPage(row: Reauthorization, provider: string): string {
+    return messagePage({
+      title: 'This link has expired',
+      message: 'This link expired before the connection was renewed. Nothing was changed. Ask the person who sent it for a new link.',
+      kind: 'error',
+      provider,
+      result: { type: 'error', reauthorizationId: row.id, integrationId: row.integrationId, error: { code: 'expired', message: ERROR_MESSAGES.expired } },
+    });
   }
 
   private closedPage(row: Reauthorization, provider: string): { status: number; html: string } {
     switch (row.outcome) {
       case 'succeeded':
-        return { status: 200, html: messagePage({ title: 'Connection successful', message: `${provider} is connected. You can close this tab.`, kind: 'ok', provider }) };
+        return {
+          status: 200,
+          html: messagePage({ title: 'Connection successful', message: `${provider} is connected. You can close this tab.`, kind: 'ok', provider, result: this.result(row) }),
+        };
       case 'expired':
-        return { status: 410, html: messagePage({ title: 'This link has expired', message: `${ERROR_MESSAGES.expired} Ask the person who sent it for a new link.`, kind: 'error', provider }) };
+        return { status: 410, html: this.expiredPage(row, provider) };
       case 'cancelled':
-        return { status: 410, html: messagePage({ title: 'This link was cancelled', message: 'The reconnection was cancelled. Ask the person who sent it for a new link.', kind: 'error', provider }) };
+        return {
+          status: 410,
+          html: messagePage({ title: 'This link was cancelled', message: 'The reconnection was cancelled. Ask the person who sent it for a new link.', kind: 'error', provider, result: this.result(row) }),
+        };
       default:
         return {
           status: 410,
@@ -47,6 +82,7 @@ export class ConnectController {
             message: `${row.errorMessage ?? 'Something went wrong.'} Nothing was changed. Ask the person who sent this link for a new one.`,
             kind: 'error',
             provider,
+            result: this.result(row),
           }),
         };
     }
@@ -56,47 +92,27 @@ export class ConnectController {
   @Get('connect/:linkToken')
   async connectPage(@Param('linkToken') linkToken: string, @Res() res: Response): Promise<void> {
     const found = await this.connect.byLinkToken(linkToken);
-    if (!found) {
-      return this.send(res, 404, messagePage({ title: 'Link not found', message: 'This link is not valid. Check that you copied all of it, or ask for a new one.', kind: 'error' }));
-    }
+    if (!found) return this.send(res, 404, ConnectController.notFound());
     const { row, integration, providerName } = found;
     if (row.outcome !== null) {
       const closed = this.closedPage(row, providerName);
       return this.send(res, closed.status, closed.html);
     }
-    if (row.expiresAt.getTime() <= Date.now()) {
-      return this.send(res, 410, messagePage({ title: 'This link has expired', message: ERROR_MESSAGES.expired, kind: 'error', provider: providerName }));
-    }
+    if (row.expiresAt.getTime() <= Date.now()) return this.send(res, 410, this.expiredPage(row, providerName));
     this.send(res, 200, this.renderConnect(linkToken, row, integration.displayName, providerName));
   }
 
   private renderConnect(linkToken: string, row: Reauthorization, displayName: string, providerName: string, inlineError?: string): string {
     const error = inlineError ?? (row.errorMessage && row.phase === 'awaiting_user' ? row.errorMessage : undefined);
-    const intro = `<span class="provider">${escapeHtml(providerName)}</span>
-<h1>Reconnect ${escapeHtml(displayName)}</h1>
-<p>The connection to ${escapeHtml(providerName)} needs to be renewed. What happens:</p>
-<ul>
-  <li>${row.authType === 'oauth2' ? `You sign in to ${escapeHtml(providerName)} and approve access.` : `You paste a new API token from ${escapeHtml(providerName)}.`}</li>
-  <li>We check the new access works and belongs to the same ${escapeHtml(providerName)} account.</li>
-  <li>The integration keeps running the whole time; nothing is re-imported${row.fullResync ? ' (a full re-sync was requested and will start afterwards)' : ''}.</li>
-</ul>
-${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : ''}
-<p class="hint">This link expires ${escapeHtml(row.expiresAt.toUTCString())}.</p>`;
-    if (row.authType === 'oauth2') {
-      return page({
-        title: `Reconnect ${displayName}`,
-        body: `${intro}<p><a class="button" href="/connect/${escapeHtml(linkToken)}/authorize">Continue to ${escapeHtml(providerName)}</a></p>`,
-      });
-    }
-    return page({
-      title: `Reconnect ${displayName}`,
-      body: `${intro}
-<form method="post" action="/connect/${escapeHtml(linkToken)}">
-  <label for="apiToken">New ${escapeHtml(providerName)} API token</label>
-  <input id="apiToken" name="apiToken" type="password" autocomplete="off" required aria-describedby="apiToken-hint"${error ? ' aria-invalid="true"' : ''} autofocus>
-  <div id="apiToken-hint" class="hint">Create it in ${escapeHtml(providerName)} under Settings → API, then paste it here.</div>
-  <p><button class="button" type="submit">Verify and connect</button></p>
-</form>`,
+    return connectPage({
+      linkToken,
+      authType: row.authType,
+      displayName,
+      providerName,
+      fullResync: row.fullResync,
+      expiresAt: row.expiresAt,
+      integrationId: row.integrationId,
+      error,
     });
   }
 
@@ -104,9 +120,9 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
   @Get('connect/:linkToken/authorize')
   async authorize(@Param('linkToken') linkToken: string, @Res() res: Response): Promise<void> {
     const found = await this.connect.byLinkToken(linkToken);
-    if (!found || found.row.authType !== 'oauth2') return this.send(res, 404, messagePage({ title: 'Link not found', message: 'This link is not valid.', kind: 'error' }));
+    if (!found || found.row.authType !== 'oauth2') return this.send(res, 404, ConnectController.notFound('This link is not valid.'));
     if (found.row.outcome !== null || found.row.expiresAt.getTime() <= Date.now()) {
-      const closed = found.row.outcome ? this.closedPage(found.row, found.providerName) : { status: 410, html: messagePage({ title: 'This link has expired', message: ERROR_MESSAGES.expired, kind: 'error' }) };
+      const closed = found.row.outcome ? this.closedPage(found.row, found.providerName) : { status: 410, html: this.expiredPage(found.row, found.providerName) };
       return this.send(res, closed.status, closed.html);
     }
     const url = this.reauths.authorizeUrl(found.row);
@@ -119,7 +135,7 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
   @Post('connect/:linkToken')
   async submitToken(@Param('linkToken') linkToken: string, @Body() body: { apiToken?: unknown }, @Res() res: Response): Promise<void> {
     const found = await this.connect.byLinkToken(linkToken);
-    if (!found || found.row.authType !== 'api_token') return this.send(res, 404, messagePage({ title: 'Link not found', message: 'This link is not valid.', kind: 'error' }));
+    if (!found || found.row.authType !== 'api_token') return this.send(res, 404, ConnectController.notFound('This link is not valid.'));
     const { row, integration, providerName } = found;
     if (row.outcome !== null) {
       const closed = this.closedPage(row, providerName);
@@ -141,7 +157,17 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
       }
       throw err;
     }
-    this.send(res, 200, messagePage({ title: 'Connection successful', message: `${providerName} is reconnected. You can close this tab.`, kind: 'ok', provider: providerName }));
+    this.send(
+      res,
+      200,
+      messagePage({
+        title: 'Connection successful',
+        message: `${providerName} is reconnected. You can close this tab.`,
+        kind: 'ok',
+        provider: providerName,
+        result: { type: 'success', reauthorizationId: row.id, integrationId: row.integrationId },
+      }),
+    );
   }
 
   /**
@@ -162,6 +188,7 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
           title: 'This sign-in cannot be used',
           message: 'The sign-in response is not valid, or it was already used. Nothing was changed. Open your reconnect link again to start over.',
           kind: 'error',
+          result: { type: 'error', error: { code: 'invalid_callback', message: 'The sign-in response is not valid, or it was already used.' } },
         }),
       );
     }
@@ -194,7 +221,14 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
       return this.send(
         res,
         fresh.errorCode === 'access_denied' ? 403 : 422,
-        messagePage({ title: 'The connection was not completed', message: `${fresh.errorMessage ?? 'Something went wrong.'} Nothing was changed.`, kind: 'error', provider: providerName, action: retry }),
+        messagePage({
+          title: 'The connection was not completed',
+          message: `${fresh.errorMessage ?? 'Something went wrong.'} Nothing was changed.`,
+          kind: 'error',
+          provider: providerName,
+          action: retry,
+          integrationId: fresh.integrationId,
+        }),
       );
     }
     this.send(
@@ -206,6 +240,10 @@ ${error ? `<div class="alert error" role="alert">${escapeHtml(error)}</div>` : '
         kind: 'warn',
         provider: providerName,
         action: { href: this.reauths.linkUrl(fresh), label: 'Check status' },
+        integrationId: fresh.integrationId,
+        // The link page shows the result once it is decided (this callback URL cannot be used twice).
+        refreshSeconds: 3,
+        refreshUrl: this.reauths.linkUrl(fresh),
       }),
     );
   }

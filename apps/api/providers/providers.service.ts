@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Client } from '@temporalio/client';
+import { DataSource, Not, IsNull } from 'typeorm';
+import type { AppConfig } from '../../../libs/config/config';
 import type { KeyRing } from '../../../libs/crypto/key-ring';
-import { ProviderConfig } from '../../../libs/db/entities';
-import { CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
+import { Integration, ProviderConfig } from '../../../libs/db/entities';
+import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
 import type { ProviderDefinition } from '../../../libs/providers/catalog';
 import { clientSecretAad, ProviderRegistry, type ProviderSettings } from '../../../libs/providers/provider-registry';
 import { ApiError } from '../common/api-error';
@@ -18,7 +20,27 @@ export class ProvidersService {
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
     private readonly registry: ProviderRegistry,
+    private readonly temporal: Client,
+    @Inject(APP_CONFIG) private readonly cfg: AppConfig,
   ) {}
+
+  /**
+   * A new package version may require more scopes: every connected integration of the provider is
+   * checked right away (its refresh workflow runs a health check), so lacking ones turn `degraded`.
+   */
+  private async recheckIntegrations(tenantId: string, key: string): Promise<number> {
+    const integrations = await this.ds.getRepository(Integration).find({ where: { tenantId, provider: key, credentialVersion: Not(IsNull()) } });
+    for (const i of integrations) {
+      await this.temporal.workflow.signalWithStart('tokenRefresh', {
+        workflowId: `refresh:${i.id}`,
+        taskQueue: this.cfg.taskQueue,
+        args: [{ tenantId, integrationId: i.id }],
+        signal: 'refreshNow',
+        signalArgs: [],
+      });
+    }
+    return integrations.length;
+  }
 
   view(p: ProviderDefinition & { configured?: boolean }, config?: ProviderConfig | null) {
     const s = (config?.settings ?? {}) as ProviderSettings;
@@ -100,6 +122,10 @@ export class ProvidersService {
       .orUpdate(['auth_type', 'settings', 'secret_key_id', 'secret_ciphertext', 'updated_at'], ['tenant_id', 'provider_key'])
       .execute();
     const saved = await repo.findOneOrFail({ where: { tenantId, providerKey: key } });
+    const packageChanged =
+      (dto.packageVersion !== undefined && dto.packageVersion !== prev.packageVersion) ||
+      (dto.requiredScopes !== undefined && JSON.stringify(dto.requiredScopes) !== JSON.stringify(prev.requiredScopes ?? []));
+    if (packageChanged) await this.recheckIntegrations(tenantId, key);
     const def = await this.registry.resolve(tenantId, key);
     return { created: !existing, body: this.view({ ...def!, configured: true }, saved) };
   }

@@ -1,0 +1,125 @@
+import { fetchFailure } from './api-token-client';
+import type { CatalogUrls, ProviderDefinition } from './catalog';
+import { classifyHttpStatus, CrmError, parseRetryAfter } from './errors';
+
+/** One CRM record as the importer stores it: keyed by the CRM's own id. */
+export interface ExternalRecord {
+  externalId: string;
+  data: Record<string, unknown>;
+  /** The CRM's last-modified time, when it tells. */
+  updatedAt: string | null;
+}
+
+export interface RecordPage {
+  records: ExternalRecord[];
+  /** Opaque cursor of the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface FetchPageOptions {
+  pageSize?: number;
+  timeoutMs?: number;
+  /** Aborts the request (e.g. the activity was cancelled). */
+  signal?: AbortSignal;
+}
+
+/** Reads one entity type of one CRM account, a page at a time. */
+export interface RecordsClient {
+  fetchPage(entity: string, cursor: string | null, opts?: FetchPageOptions): Promise<RecordPage>;
+}
+
+export interface RecordsCredentials {
+  /** `apiToken ?? accessToken` of the integration's active credential version. */
+  bearer: string;
+}
+
+type RecordsClientFactory = (provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials) => RecordsClient;
+
+export const DEFAULT_PAGE_SIZE = 200;
+
+/**
+ * The sandbox CRM's REST API: `GET /api/v1/{entity}?limit&cursor` → `{data, next_cursor}`, bearer
+ * auth with an API token or an OAuth access token of any provider shape. In `crmMode: sandbox`
+ * every catalog provider's records come from here.
+ */
+export class SandboxRecordsClient implements RecordsClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly credentials: RecordsCredentials,
+  ) {}
+
+  async fetchPage(entity: string, cursor: string | null, opts: FetchPageOptions = {}): Promise<RecordPage> {
+    const url = new URL(`${this.baseUrl}/api/v1/${encodeURIComponent(entity)}`);
+    url.searchParams.set('limit', String(opts.pageSize ?? DEFAULT_PAGE_SIZE));
+    if (cursor) url.searchParams.set('cursor', cursor);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { authorization: `Bearer ${this.credentials.bearer}`, accept: 'application/json' },
+        signal: opts.signal
+          ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)])
+          : AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      throw fetchFailure(err);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = null; // not JSON: classified by status alone, or a bad answer below
+    }
+    const kind = classifyHttpStatus(res.status, body);
+    if (kind) throw new CrmError(kind, `CRM answered ${res.status} for ${entity}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    return parseRecordPage(entity, body);
+  }
+}
+
+/** Validates a `{data: [...], next_cursor}` answer; anything else is a `bad_response`. */
+export function parseRecordPage(entity: string, body: unknown): RecordPage {
+  const b = body as { data?: unknown; next_cursor?: unknown } | null;
+  if (!b || typeof b !== 'object' || !Array.isArray(b.data)) {
+    throw new CrmError('bad_response', `CRM answer for ${entity} has no data array`);
+  }
+  const records: ExternalRecord[] = [];
+  for (const item of b.data) {
+    const rec = item as Record<string, unknown> | null;
+    const id = rec?.id;
+    if (!rec || typeof rec !== 'object' || Array.isArray(rec) || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') {
+      throw new CrmError('bad_response', `CRM answer for ${entity} has a record without an id`);
+    }
+    const updatedAt = typeof rec.updatedAt === 'string' && !Number.isNaN(Date.parse(rec.updatedAt)) ? rec.updatedAt : null;
+    records.push({ externalId: String(id), data: rec, updatedAt });
+  }
+  const next = b.next_cursor;
+  if (next !== undefined && next !== null && typeof next !== 'string') {
+    throw new CrmError('bad_response', `CRM answer for ${entity} has a malformed next_cursor`);
+  }
+  return { records, nextCursor: next ? next : null };
+}
+
+/**
+ * Adapters by provider key for `crmMode: production`. None yet: until a provider has one, its
+ * re-syncs are delegated to external sync services (they get `resync:requested`).
+ */
+const PRODUCTION_ADAPTERS: Record<string, RecordsClientFactory> = {};
+
+const sandboxFactory: RecordsClientFactory = (_provider, urls, credentials) => new SandboxRecordsClient(urls.sandboxCrmUrl, credentials);
+
+function factoryFor(provider: ProviderDefinition, urls: CatalogUrls): RecordsClientFactory | undefined {
+  // Custom providers are declared at run time with no record API we know: always delegated.
+  if (provider.custom) return undefined;
+  if ((urls.crmMode ?? 'sandbox') === 'sandbox') return sandboxFactory;
+  return PRODUCTION_ADAPTERS[provider.key];
+}
+
+/** Whether the engine can import this provider's records itself (else the re-sync is delegated). */
+export function hasBuiltInImporter(provider: ProviderDefinition, urls: CatalogUrls): boolean {
+  return factoryFor(provider, urls) !== undefined;
+}
+
+export function recordsClientFor(provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials): RecordsClient | null {
+  const factory = factoryFor(provider, urls);
+  return factory ? factory(provider, urls, credentials) : null;
+}

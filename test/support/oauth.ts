@@ -1,0 +1,82 @@
+/** Helpers for OAuth end-to-end tests against the sandbox CRM's provider emulations. */
+import { api, type TestSystem } from './system';
+
+export type Shape = 'hubspot' | 'salesforce' | 'pipedrive' | 'zoho';
+
+async function post(url: string, body: unknown): Promise<any> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Registers an OAuth client in the sandbox for `shape` and configures it as tenant A's OAuth app. */
+export async function configureOAuthApp(sys: TestSystem, shape: Shape, opts: { key?: string; clientId?: string; extra?: Record<string, unknown> } = {}) {
+  const client = await post(`${sys.sandboxUrl}/admin/oauth/clients`, {
+    provider: shape,
+    redirectUris: [`${sys.apiUrl}/oauth/callback`],
+    ...(opts.clientId ? { clientId: opts.clientId } : {}),
+    ...opts.extra,
+  });
+  const put = await api(sys, 'PUT', `/v1/providers/${shape}`, { key: opts.key ?? sys.keyA, body: { clientId: client.clientId, clientSecret: client.clientSecret } });
+  if (put.status >= 300) throw new Error(`PUT provider: ${put.status} ${put.text}`);
+  return client as { clientId: string; clientSecret: string };
+}
+
+/** A sandbox CRM account (optionally in a Zoho data center) with one user. */
+export async function crmAccount(sys: TestSystem, name: string, region?: string): Promise<{ accountId: string; userId: string; token: string }> {
+  const body = await post(`${sys.sandboxUrl}/admin/accounts`, { name, ...(region ? { region } : {}) });
+  return { accountId: body.account.id, userId: body.user.id, token: body.token };
+}
+
+/** The person at the CRM consent screen: approve (or deny) the authorize URL as `userId`. */
+export async function consent(sys: TestSystem, authorizeUrl: string, userId: string, opts: { grantScopes?: string[]; decision?: 'allow' | 'deny' } = {}): Promise<string> {
+  const body = await post(`${sys.sandboxUrl}/admin/oauth/authorize`, { authorizeUrl, userId, ...opts });
+  return body.redirectTo as string;
+}
+
+/** The browser following the CRM's redirect back to our callback. */
+export async function followCallback(redirectTo: string): Promise<{ status: number; html: string }> {
+  const res = await fetch(redirectTo, { redirect: 'manual' });
+  return { status: res.status, html: await res.text() };
+}
+
+export async function startReauth(sys: TestSystem, integrationId: string, body: Record<string, unknown> = {}) {
+  const r = await api(sys, 'POST', `/v1/integrations/${integrationId}/reauthorizations`, { key: sys.keyA, body });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`start reauth: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+/** One full OAuth reauthorization: start, consent as `userId`, come back through the callback. */
+export async function oauthRoundTrip(
+  sys: TestSystem,
+  integrationId: string,
+  userId: string,
+  opts: { reauth?: Record<string, unknown>; grantScopes?: string[]; decision?: 'allow' | 'deny' } = {},
+) {
+  const started = await startReauth(sys, integrationId, opts.reauth);
+  const redirectTo = await consent(sys, started.authorizeUrl, userId, { grantScopes: opts.grantScopes, decision: opts.decision });
+  const page = await followCallback(redirectTo);
+  const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
+  return { started, redirectTo, page, status };
+}
+
+/** A pending OAuth integration of tenant A, connected once through the consent flow as `userId`. */
+export async function connectedOAuthIntegration(sys: TestSystem, shape: Shape, userId: string, config: Record<string, unknown> = { syncContacts: true }) {
+  const created = await api(sys, 'POST', '/v1/integrations', { key: sys.keyA, body: { provider: shape, displayName: `Acme ${shape}`, config } });
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
+  const first = await oauthRoundTrip(sys, created.body.id, userId);
+  if (first.status.outcome !== 'succeeded') throw new Error(`first connect failed: ${JSON.stringify(first.status)} ${first.page.html.slice(0, 500)}`);
+  return (await api(sys, 'GET', `/v1/integrations/${created.body.id}`, { key: sys.keyA })).body;
+}
+
+export async function sandboxStats(sys: TestSystem): Promise<Record<string, number>> {
+  const res = await fetch(`${sys.sandboxUrl}/admin/stats`);
+  return ((await res.json()) as { requests: Record<string, number> }).requests;
+}
+
+export async function snapshot(sys: TestSystem, integrationId: string) {
+  const i = await sys.pg.query('SELECT * FROM integrations WHERE id = $1', [integrationId]);
+  const c = await sys.pg.query(`SELECT id, version, state, ciphertext, account_id, scopes FROM credential_versions WHERE integration_id = $1 AND state <> 'pending' AND state <> 'revoked' ORDER BY version`, [integrationId]);
+  return { integration: i.rows[0], credentials: c.rows };
+}
