@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ApplicationFailure } from '@temporalio/common';
-import { DataSource, Not } from 'typeorm';
+import { DataSource, IsNull, Not } from 'typeorm';
 import { KeyRing } from '../libs/crypto/key-ring';
-import { sealedCredentialRow } from '../libs/db/credential-store';
-import { AuditEvent, CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
+import { sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
+import { Alert, AuditEvent, CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import type { AuthType, NewCredentials } from '../libs/domain/reauthorization';
 import { CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
 import { insertAudit } from './reauthorization.activities';
@@ -32,7 +32,7 @@ export class CredentialsActivities {
     credentials?: NewCredentials;
     pendingCredentialId?: string;
     addRequiredScopes?: string[];
-  }): Promise<{ version: number; alreadySwapped: boolean }> {
+  }): Promise<{ version: number; alreadySwapped: boolean; previousStatus: string }> {
     return this.ds.transaction(async (tx) => {
       const integration = await tx.findOne(Integration, {
         where: { id: args.integrationId, tenantId: args.tenantId },
@@ -42,15 +42,12 @@ export class CredentialsActivities {
         throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
       }
       const done = await tx.findOne(CredentialVersion, { where: { reauthorizationId: args.reauthorizationId, state: Not('pending') } });
-      if (done && done.version !== null && done.state !== 'revoked') return { version: done.version, alreadySwapped: true };
+      if (done && done.version !== null && done.state !== 'revoked') {
+        const audit = await tx.findOne(AuditEvent, { where: { dedupeKey: `reauth:${args.reauthorizationId}:swapped` } });
+        return { version: done.version, alreadySwapped: true, previousStatus: String(audit?.data?.previousStatus ?? 'active') };
+      }
 
-      const { max } = (await tx
-        .createQueryBuilder(CredentialVersion, 'cv')
-        .select('COALESCE(MAX(cv.version), 0)', 'max')
-        .where('cv.integration_id = :id', { id: integration.id })
-        .getRawOne()) as { max: number };
-      const version = Number(max) + 1;
-      await tx.update(CredentialVersion, { integrationId: integration.id, state: 'active' }, { state: 'superseded' });
+      const version = await supersedeActiveVersion(tx, integration.id);
 
       let region: string | null;
       if (args.pendingCredentialId) {
@@ -89,6 +86,8 @@ export class CredentialsActivities {
         { id: args.reauthorizationId },
         { phase: 'completed', outcome: 'succeeded', errorCode: null, errorMessage: null, completedAt: new Date(), stateHash: null },
       );
+      // A successful reauthorization resolves the integration's open alert.
+      await tx.update(Alert, { integrationId: integration.id, resolvedAt: IsNull() }, { resolvedAt: new Date() });
       await insertAudit(tx.getRepository(AuditEvent), {
         tenantId: args.tenantId,
         integrationId: integration.id,
@@ -96,7 +95,7 @@ export class CredentialsActivities {
         data: { reauthorizationId: args.reauthorizationId, fromVersion: integration.credentialVersion, toVersion: version, previousStatus },
         dedupeKey: `reauth:${args.reauthorizationId}:swapped`,
       });
-      return { version, alreadySwapped: false };
+      return { version, alreadySwapped: false, previousStatus };
     });
   }
 

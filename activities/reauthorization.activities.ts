@@ -86,10 +86,16 @@ export class ReauthorizationActivities {
     outcome?: ReauthOutcome | null;
     error?: ReauthError | null;
     attempts?: number;
+    resyncId?: string;
   }): Promise<void> {
     await this.ds.transaction(async (tx) => {
       const row = await tx.findOne(Reauthorization, { where: { id: args.reauthorizationId }, lock: { mode: 'pessimistic_write' } });
       if (!row) return;
+      if (args.resyncId) {
+        row.resyncId = args.resyncId;
+        await tx.save(row);
+        return;
+      }
       // A finished reauthorization is final: a late retry of an earlier step must not reopen it.
       if (row.outcome && !args.outcome) return;
       row.phase = args.phase;

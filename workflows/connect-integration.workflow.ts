@@ -42,7 +42,7 @@ export async function connectIntegration(input: ConnectIntegrationInput): Promis
     const error = toReauthError(err);
     throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
   }
-  return db.createIntegrationWithCredentials({
+  const created = await db.createIntegrationWithCredentials({
     integrationId: input.integrationId,
     tenantId: input.tenantId,
     provider: input.provider,
@@ -59,4 +59,7 @@ export async function connectIntegration(input: ConnectIntegrationInput): Promis
       baseUrl: null,
     },
   });
+  // From now on the integration's credentials are kept fresh and checked.
+  await db.credentialsChanged({ tenantId: input.tenantId, integrationId: input.integrationId });
+  return created;
 }

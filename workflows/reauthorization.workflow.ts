@@ -19,6 +19,8 @@ import {
   type ReauthPhase,
 } from '../libs/domain/reauthorization';
 import type { Activities, IntegrationSnapshot } from './activity-types';
+import { emitEvent } from './events';
+import { startResyncAfterReauthorization } from './hooks/resync';
 import {
   awaitStartedUpdate,
   cancelUpdate,
@@ -87,8 +89,10 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
     attempts: 0,
     expiresAt: expiresAt.toISOString(),
     credentialVersion: null,
+    resyncId: null,
   };
   let started = false;
+  let previousStatus = 'active';
   let busy = false; // one credential attempt at a time: a double submit waits its turn
   // Set by the first activity; handlers only read it after `started`.
   const begun: { snapshot?: IntegrationSnapshot } = {};
@@ -134,6 +138,7 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
           credentials: { secret: { apiToken }, identity, expiresAt: null, region: input.region, baseUrl: null },
         });
         state.credentialVersion = swapped.version;
+        previousStatus = swapped.previousStatus;
         state.error = null;
         setPhase('completed', 'succeeded');
         return state;
@@ -218,6 +223,7 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
           addRequiredScopes: input.scopes,
         });
         state.credentialVersion = swapped.version;
+        previousStatus = swapped.previousStatus;
         state.error = null;
         setPhase('completed', 'succeeded');
       } catch (err) {
@@ -234,6 +240,30 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
       } finally {
         busy = false;
       }
+    }
+  };
+
+  /** What follows an outcome: the opt-in re-sync, the refresh workflow, and telling people. */
+  const afterOutcome = async (): Promise<void> => {
+    if (state.outcome === 'succeeded') {
+      const resyncId = await startResyncAfterReauthorization(input);
+      if (resyncId) {
+        state.resyncId = resyncId;
+        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'completed', resyncId });
+      }
+      await db.credentialsChanged({ tenantId: input.tenantId, integrationId: input.integrationId });
+      await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:reauthorized', integrationId: input.integrationId, reason: input.reason ?? undefined });
+      if (previousStatus !== 'active') {
+        // A recovery is announced too, so receivers are not left with a stale error.
+        await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:status_changed', integrationId: input.integrationId });
+      }
+    } else if (state.outcome === 'failed' || state.outcome === 'expired') {
+      await emitEvent({
+        tenantId: input.tenantId,
+        type: 'integrated_account:reauthorization_failed',
+        integrationId: input.integrationId,
+        reason: state.error?.code,
+      });
     }
   };
 
@@ -273,6 +303,7 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
       attempts: state.attempts,
     });
   }
+  await afterOutcome();
   await condition(allHandlersFinished);
   log.info('reauthorization finished', { outcome: state.outcome, workflowId: workflowInfo().workflowId });
   return state;

@@ -50,3 +50,17 @@ export function sealedCredentialRow(
 export function openCredentialSecret(ring: KeyRing, row: CredentialVersion): CredentialSecret {
   return ring.openJson<CredentialSecret>({ keyId: row.keyId, data: row.ciphertext }, credentialAad(row.integrationId, row.id));
 }
+
+/**
+ * Inside a transaction that holds the integration row lock: marks the active version superseded and
+ * returns the number the next version must take. Numbers only grow, so a version is never reused.
+ */
+export async function supersedeActiveVersion(tx: EntityManager, integrationId: string): Promise<number> {
+  const { max } = (await tx
+    .createQueryBuilder(CredentialVersion, 'cv')
+    .select('COALESCE(MAX(cv.version), 0)', 'max')
+    .where('cv.integration_id = :id', { id: integrationId })
+    .getRawOne()) as { max: number };
+  await tx.update(CredentialVersion, { integrationId, state: 'active' }, { state: 'superseded' });
+  return Number(max) + 1;
+}

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { KeyRing } from '../../libs/crypto/key-ring';
+import { credentialAad } from '../../libs/db/credential-store';
 import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
 import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
 import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
@@ -28,6 +29,8 @@ export interface TestSystem {
   /** Temporal client without the codec: sees history as stored. */
   rawClient: Client;
   pg: PgClient;
+  /** Test-only: decrypts the integration's active credential secret (white-box checks of the CRM side). */
+  readActiveSecret(integrationId: string): Promise<{ apiToken?: string; accessToken?: string; refreshToken?: string }>;
   /** Every line any of our processes printed, for leak checks. */
   logs: string[];
   worker: ServiceProcess;
@@ -65,6 +68,7 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
   const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
   const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
   const codecKeys = KeyRing.generateSpec('codec-test');
+  const credentialKeys = KeyRing.generateSpec('cred-test');
   const taskQueue = 'reauth-engine-test';
   const logs: string[] = [];
   const env: NodeJS.ProcessEnv = {
@@ -76,7 +80,7 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: db.url,
-    CREDENTIALS_KEYS: KeyRing.generateSpec('cred-test'),
+    CREDENTIALS_KEYS: credentialKeys,
     PAYLOAD_CODEC_KEYS: codecKeys,
     BOOTSTRAP_API_KEYS: `tenant-a:${keyA},tenant-b:${keyB}`,
     LOG_LEVEL: 'debug',
@@ -124,6 +128,14 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
     rawClient,
     pg,
     logs,
+    async readActiveSecret(integrationId: string) {
+      const row = (await pg.query(`SELECT * FROM credential_versions WHERE integration_id = $1 AND state = 'active'`, [integrationId])).rows[0];
+      if (!row) throw new Error('no active credentials');
+      return new KeyRing(credentialKeys).openJson<{ apiToken?: string; accessToken?: string; refreshToken?: string }>(
+        { keyId: row.key_id, data: row.ciphertext },
+        credentialAad(integrationId, row.id),
+      );
+    },
     async killWorker() {
       const w = system.worker!;
       if (w.child.exitCode === null && w.child.signalCode === null) {

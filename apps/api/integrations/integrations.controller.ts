@@ -26,6 +26,13 @@ export class IntegrationsController {
     return this.integrations.view(await this.integrations.findOwned(tenantId, id));
   }
 
+  /** Refresh (or re-check) the credentials now, e.g. after a 401 seen elsewhere. */
+  @Post(':id/refresh')
+  @HttpCode(202)
+  refresh(@TenantId() tenantId: string, @Param('id') id: string) {
+    return this.integrations.refreshNow(tenantId, id);
+  }
+
   @Patch(':id')
   update(@TenantId() tenantId: string, @Param('id') id: string, @Body() dto: UpdateIntegrationDto) {
     return this.integrations.update(tenantId, id, dto);

@@ -12,9 +12,11 @@ import type { ConnectIntegrationInput } from '../../../workflows/connect-integra
 import { ApiError, isUuid } from '../common/api-error';
 import type { CreateIntegrationDto, UpdateIntegrationDto } from './integrations.dto';
 import { integrationView, type IntegrationView } from './integration.view';
+import { statusMessage } from '../../../libs/domain/status';
 
 @Injectable()
 export class IntegrationsService {
+  // (views carry `statusMessage` in addition to the DESIGN §6 fields)
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(APP_CONFIG) private readonly cfg: AppConfig,
@@ -30,6 +32,21 @@ export class IntegrationsService {
     return integration;
   }
 
+  /** Asks the integration's refresh workflow to refresh (or check) now, starting it if needed. */
+  async refreshNow(tenantId: string, id: string) {
+    const integration = await this.findOwned(tenantId, id);
+    if (integration.credentialVersion === null) throw ApiError.conflict('not_connected', 'This integration has no credentials to refresh yet.');
+    const workflowId = `refresh:${integration.id}`;
+    await this.temporal.workflow.signalWithStart('tokenRefresh', {
+      workflowId,
+      taskQueue: this.cfg.taskQueue,
+      args: [{ tenantId, integrationId: integration.id }],
+      signal: 'refreshNow',
+      signalArgs: [],
+    });
+    return { integrationId: integration.id, workflowId, requested: true };
+  }
+
   async view(integration: Integration): Promise<IntegrationView> {
     const [view] = await this.views([integration]);
     return view;
@@ -43,13 +60,16 @@ export class IntegrationsService {
       where: { integrationId: In(ids), outcome: IsNull() },
       order: { createdAt: 'DESC' },
     });
-    return integrations.map((i) =>
-      integrationView(
+    const providers = await this.providers.list(integrations[0].tenantId);
+    return integrations.map((i) => ({
+      ...integrationView(
         i,
         creds.find((c) => c.integrationId === i.id && c.version === i.credentialVersion) ?? null,
         reauths.find((r) => r.integrationId === i.id) ?? null,
       ),
-    );
+      // The inline banner: what is wrong and what to do (null when all is well).
+      statusMessage: statusMessage(i.status, i.statusReason, providers.find((p) => p.key === i.provider)?.name ?? i.provider),
+    }));
   }
 
   async list(tenantId: string): Promise<IntegrationView[]> {

@@ -17,6 +17,8 @@ export class Integration {
   @Column({ name: 'required_scopes', type: 'text', array: true, default: '{}' }) requiredScopes: string[];
   /** Version number of the active credential version; null while pending. */
   @Column({ name: 'credential_version', type: 'int', nullable: true }) credentialVersion: number | null;
+  /** Last time the credentials were refreshed or checked against the CRM. */
+  @Column({ name: 'last_checked_at', type: 'timestamptz', nullable: true }) lastCheckedAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }
