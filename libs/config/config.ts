@@ -26,6 +26,18 @@ export interface AppConfig {
   reauthDefaultExpirySeconds: number;
   /** `sandbox`: catalog providers point at the sandbox CRM; `production`: at the real CRMs. */
   crmMode: 'sandbox' | 'production';
+  /** A delegated re-sync entity that gets no completion signal in this time fails with `timeout` (default 24 h). */
+  resyncDelegateTimeoutSeconds: number;
+  /** First retry of a failed webhook delivery after this many seconds; doubles up to 1 h. */
+  webhookRetryInitialSeconds: number;
+  /** A webhook delivery is retried for this long before it is marked failed (default 24 h). */
+  webhookRetryWindowSeconds: number;
+  /** Refresh this long before expiry (shrunk to a fifth of the lifetime for short-lived tokens). */
+  refreshMarginSeconds: number;
+  /** Random spread added to refresh times so a fleet does not refresh in one burst. */
+  refreshJitterSeconds: number;
+  /** How often credentials that do not expire (API tokens) are checked with who-am-I. */
+  healthCheckIntervalSeconds: number;
 }
 
 function int(name: string, fallback: number): number {
@@ -64,5 +76,11 @@ export function loadConfig(): AppConfig {
     logLevel: str('LOG_LEVEL') ?? 'info',
     reauthDefaultExpirySeconds: int('REAUTH_DEFAULT_EXPIRY_SECONDS', 72 * 3600),
     crmMode: str('CRM_MODE') === 'production' ? 'production' : 'sandbox',
+    resyncDelegateTimeoutSeconds: Math.max(1, int('RESYNC_DELEGATE_TIMEOUT_SECONDS', 86_400)),
+    webhookRetryInitialSeconds: Math.max(1, int('WEBHOOK_RETRY_INITIAL_SECONDS', 5)),
+    webhookRetryWindowSeconds: Math.max(1, int('WEBHOOK_RETRY_WINDOW_SECONDS', 24 * 3600)),
+    refreshMarginSeconds: int('REFRESH_MARGIN_SECONDS', 300),
+    refreshJitterSeconds: int('REFRESH_JITTER_SECONDS', 30),
+    healthCheckIntervalSeconds: int('HEALTH_CHECK_INTERVAL_SECONDS', 3600),
   };
 }

@@ -57,6 +57,7 @@ export interface ReauthorizationStatus {
   attempts: number;
   expiresAt: string | null;
   credentialVersion: number | null;
+  resyncId: string | null;
 }
 
 /** Identity of a CRM credential as confirmed by the CRM's who-am-I call. */

@@ -83,9 +83,7 @@ export class ReauthorizationsService {
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
-      const status = (await this.temporal.workflow.executeUpdateWithStart(awaitStartedUpdate, {
-        startWorkflowOperation: startOp,
-      })) as ReauthorizationStatus;
+      const status = await this.startOrJoin(startOp);
       // The running one may be finishing right now (its outcome is set); then a new one must start.
       if (status.outcome !== null && attempt < 20) {
         await new Promise((r) => setTimeout(r, 250));
@@ -93,6 +91,24 @@ export class ReauthorizationsService {
       }
       const row = await this.findOwned(tenantId, status.id);
       return { created: status.id === input.reauthorizationId, body: this.startView(row) };
+    }
+  }
+
+  /** Update-with-start with a deadline: a request never hangs on a workflow that cannot begin. */
+  private async startOrJoin(startOp: WithStartWorkflowOperation<typeof reauthorization>): Promise<ReauthorizationStatus> {
+    try {
+      return (await this.temporal.connection.withDeadline(Date.now() + 30_000, () =>
+        this.temporal.workflow.executeUpdateWithStart(awaitStartedUpdate, { startWorkflowOperation: startOp }),
+      )) as ReauthorizationStatus;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        throw ApiError.unprocessable(err.cause.type ?? 'reauthorization_failed', err.cause.message);
+      }
+      const code = (err as { code?: number }).code;
+      if (code === 4 /* DEADLINE_EXCEEDED */ || code === 14 /* UNAVAILABLE */) {
+        throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'temporal_unavailable', 'The reauthorization could not be started in time. Try again shortly.');
+      }
+      throw err;
     }
   }
 
