@@ -4,14 +4,18 @@ import type { AppConfig } from '../../libs/config/config';
 import { CoreModule } from '../../libs/nest/core.module';
 import { DatabaseModule } from '../../libs/nest/database.module';
 import { pinoParams } from '../../libs/nest/logger';
+import { AlertsModule } from './alerts/alerts.controller';
 import { AuthModule } from './auth/auth.module';
 import { CodecController } from './codec/codec.controller';
 import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { ConnectModule } from './connect/connect.module';
+import { ConsoleModule } from './console/console.module';
 import { ReauthorizationsModule } from './reauthorizations/reauthorizations.module';
+import { ResyncsModule } from './resyncs/resyncs.module';
 import { TemporalModule } from './temporal/temporal.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -27,8 +31,12 @@ export class AppModule {
         HealthModule,
         IntegrationsModule,
         ReauthorizationsModule,
+        ResyncsModule,
         ProvidersModule,
         ConnectModule,
+        ConsoleModule,
+        WebhooksModule,
+        AlertsModule,
       ],
       controllers: [CodecController],
     };
