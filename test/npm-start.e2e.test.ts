@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort } from '../libs/temporal/dev-server';
@@ -41,10 +40,10 @@ function alive(pid: number): boolean {
   }
 }
 
-function walkthroughScript(): string {
+function walkthroughScript(name = 'walkthrough'): string {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const m = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(readme);
-  assert.ok(m, 'README has a walk-through block');
+  const m = new RegExp(`<!-- ${name}:start -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(readme);
+  assert.ok(m, `README has a ${name} block`);
   return m[1];
 }
 
@@ -103,6 +102,17 @@ describe('npm start', () => {
       assert.match(run.stdout, /"syncContacts": true/);
       assert.match(run.stdout, /"outcome": "succeeded"/);
       assert.match(run.stdout, /"code": "invalid_credentials"/);
+
+      const oauth = spawnSync('bash', ['-euo', 'pipefail', '-c', walkthroughScript('oauth-walkthrough')], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, API: `http://localhost:${ports.api}`, CRM: `http://localhost:${ports.crm}`, DATA_DIR: dataDir },
+        timeout: 60_000,
+      });
+      assert.equal(oauth.status, 0, `OAuth walk-through failed:\n${oauth.stdout}\n${oauth.stderr}`);
+      assert.equal(oauth.stdout.match(/Connection successful/g)?.length, 2);
+      assert.match(oauth.stdout, /"version": 2/);
+      assert.match(oauth.stdout, /crm\.objects\.tickets\.read/);
     } finally {
       const tree = descendants(child.pid!);
       child.kill('SIGINT');

@@ -15,11 +15,33 @@ export const REDACT_PATHS = [
 ];
 
 /** Link tokens, OAuth codes and state travel in URLs; log the route, not the secret. */
-export function scrubUrl(url: string): string {
-  return url
-    .replace(/\/connect\/[^/?#]+/g, '/connect/[redacted]')
-    .replace(/([?&](?:code|state|token|link_token)=)[^&#]*/gi, '$1[redacted]');
+export function scrubUrl(full: string): string {
+  const hashAt = full.indexOf('#');
+  const fragment = hashAt === -1 ? '' : full.slice(hashAt);
+  const url = hashAt === -1 ? full : full.slice(0, hashAt);
+  const q = url.indexOf('?');
+  const path = (q === -1 ? url : url.slice(0, q)).replace(/\/connect\/[^/?#]+/gi, '/connect/[redacted]');
+  if (q === -1) return path + fragment;
+  // Query keys are compared decoded and without array brackets (`%63ode`, `code[]` are `code`).
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      let key: string;
+      try {
+        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+      } catch {
+        return '[redacted]';
+      }
+      const bare = key.replace(/\[.*$/, '').toLowerCase();
+      return SECRET_QUERY_KEYS.has(bare) ? `${rawKey}=[redacted]` : pair;
+    });
+  return `${path}?${parts.join('&')}${fragment}`;
 }
+
+const SECRET_QUERY_KEYS = new Set(['code', 'state', 'token', 'link_token', 'access_token', 'refresh_token', 'client_secret', 'api_key']);
 
 export function pinoParams(cfg: AppConfig, name: string): Params {
   const pretty = process.env.LOG_FORMAT === 'pretty';

@@ -23,9 +23,11 @@ export function parseBootstrapKeys(spec: string): Array<{ tenant: string; key: s
     .map((entry) => {
       const idx = entry.indexOf(':');
       if (idx <= 0 || idx === entry.length - 1) throw new Error('BOOTSTRAP_API_KEYS entries must look like "tenant:key"');
-      const key = entry.slice(idx + 1);
+      const tenant = entry.slice(0, idx).trim();
+      const key = entry.slice(idx + 1).trim();
+      if (!tenant) throw new Error('BOOTSTRAP_API_KEYS entries must look like "tenant:key"');
       if (key.length < 16) throw new Error('bootstrap API keys must be at least 16 characters');
-      return { tenant: entry.slice(0, idx), key };
+      return { tenant, key };
     });
 }
 

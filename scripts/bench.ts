@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: measures the engine on this machine against real services (Temporal dev server,
+ * Postgres, sandbox CRM, worker and API as separate processes) and prints a table; the raw figures
+ * go to bench-results/bench.json. Figures (DESIGN §8):
+ *   - API-token reauthorization end to end (start + submit token → swapped), p50/p99 and throughput
+ *     at concurrency 1 and 20, against a direct baseline doing the same CRM call and Postgres
+ *     transaction without Temporal;
+ *   - OAuth callback → active, p50/p99;
+ *   - a refresh fleet of N integrations whose tokens expire in one window: fraction refreshed before
+ *     expiry, lateness p99, worker CPU and RSS.
+ * Quote medians and ratios from one run: the machine is shared and noisy.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
+import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
+
+const N1 = Number(process.env.BENCH_N1 ?? 30);
+const N20 = Number(process.env.BENCH_N20 ?? 100);
+const FLEET = Number(process.env.BENCH_FLEET ?? 40);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<number> {
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+  return Date.now() - t0;
+}
+
+/** One API-token reauthorization through the engine: start, submit, swapped. */
+async function reauthOnce(sys: TestSystem, integrationId: string, accountId: string): Promise<number> {
+  const token = await sandboxToken(sys, accountId);
+  const t0 = performance.now();
+  const started = await api(sys, 'POST', `/v1/integrations/${integrationId}/reauthorizations`, { key: sys.keyA, body: {} });
+  const done = await api(sys, 'POST', `/v1/reauthorizations/${started.body.id}/api-token`, { key: sys.keyA, body: { apiToken: token } });
+  if (done.status !== 200) throw new Error(`reauth failed: ${done.status} ${done.text}`);
+  return performance.now() - t0;
+}
+
+/** The same work without Temporal: who-am-I at the CRM, then one Postgres transaction. */
+async function directOnce(sys: TestSystem, integrationId: string, accountId: string): Promise<number> {
+  const token = await sandboxToken(sys, accountId);
+  const t0 = performance.now();
+  const me = await fetch(`${sys.sandboxUrl}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+  if (!me.ok) throw new Error('who-am-I failed');
+  await me.json();
+  await sys.pg.query('BEGIN');
+  await sys.pg.query('SELECT 1 FROM integrations WHERE id = $1 FOR UPDATE', [integrationId]);
+  await sys.pg.query(`INSERT INTO audit_events (tenant_id, integration_id, type, data) SELECT tenant_id, id, 'bench.direct', '{}' FROM integrations WHERE id = $1`, [integrationId]);
+  await sys.pg.query('COMMIT');
+  return performance.now() - t0;
+}
+
+function procStats(pid: number): { cpuSeconds: number; rssMiB: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rssPages = Number(stat[21]);
+  return { cpuSeconds: ticks / 100, rssMiB: (rssPages * 4096) / 1024 / 1024 };
+}
+
+async function main(): Promise<void> {
+  const sys = await startSystem({ extraEnv: { LOG_LEVEL: 'warn', REFRESH_JITTER_SECONDS: '5', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
+  const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, at: new Date().toISOString() };
+  try {
+    // API-token reauthorization, engine vs direct.
+    const fixtures = await Promise.all(Array.from({ length: 20 }, () => connectedIntegration(sys)));
+    for (const [label, conc, n] of [
+      ['c1', 1, N1],
+      ['c20', 20, N20],
+    ] as const) {
+      const jobs = Array.from({ length: n }, (_, k) => fixtures[k % fixtures.length]);
+      const engine: number[] = [];
+      const engineMs = await pool(jobs.map((f, k) => ({ f, k })), conc, async ({ f }) => {
+        engine.push(await reauthOnce(sys, f.integration.id, f.accountId));
+      });
+      const direct: number[] = [];
+      const directPool = await Promise.all(Array.from({ length: conc }, async () => {
+        const { Client } = await import('pg');
+        const c = new Client({ connectionString: sys.databaseUrl });
+        await c.connect();
+        return c;
+      }));
+      let slot = 0;
+      const directMs = await pool(jobs, conc, async (f) => {
+        const pg = directPool[slot++ % directPool.length];
+        direct.push(await directOnce({ ...sys, pg } as TestSystem, f.integration.id, f.accountId));
+      });
+      await Promise.all(directPool.map((c) => c.end()));
+      results[`apiTokenReauth_${label}`] = {
+        n,
+        concurrency: conc,
+        engine: { p50: pct(engine, 50), p99: pct(engine, 99), perSecond: (n / engineMs) * 1000 },
+        direct: { p50: pct(direct, 50), p99: pct(direct, 99), perSecond: (n / directMs) * 1000 },
+        p50Ratio: pct(engine, 50) / pct(direct, 50),
+      };
+    }
+
+    // OAuth: callback → active.
+    await configureOAuthApp(sys, 'hubspot', { extra: { accessTokenTtlSeconds: 3600 } });
+    const acct = await crmAccount(sys, 'Bench OAuth');
+    const oauthIntegration = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
+    const callback: number[] = [];
+    for (let k = 0; k < Math.max(10, Math.floor(N1 / 2)); k++) {
+      const started = await startReauth(sys, oauthIntegration.id);
+      const redirect = await consent(sys, started.authorizeUrl, acct.userId);
+      const t0 = performance.now();
+      const page = await followCallback(redirect);
+      if (!/Connection successful/.test(page.html)) throw new Error('OAuth reauthorization failed');
+      callback.push(performance.now() - t0);
+    }
+    results.oauthCallbackToActive = { n: callback.length, p50: pct(callback, 50), p99: pct(callback, 99) };
+
+    // Refresh fleet: FLEET integrations whose tokens all expire in the same 40-second window.
+    await configureOAuthApp(sys, 'pipedrive', { extra: { accessTokenTtlSeconds: 40 } });
+    const fleet: string[] = [];
+    for (let k = 0; k < FLEET; k++) {
+      const a = await crmAccount(sys, `Fleet ${k} ${randomUUID().slice(0, 4)}`);
+      fleet.push((await connectedOAuthIntegration(sys, 'pipedrive', a.userId)).id);
+    }
+    const workerPid = sys.worker.child.pid!;
+    const cpu0 = procStats(workerPid);
+    const idleStart = Date.now();
+    await waitFor('every fleet member refreshed once', async () => {
+      const r = await sys.pg.query(`SELECT count(DISTINCT integration_id)::int AS n FROM audit_events WHERE type = 'credentials.refreshed' AND integration_id = ANY($1)`, [fleet]);
+      return r.rows[0].n >= fleet.length;
+    }, 120_000);
+    const cpu1 = procStats(workerPid);
+    const timing = await sys.pg.query(
+      `SELECT (v2.created_at - v1.expires_at) AS late_by, extract(epoch FROM v2.created_at - v1.expires_at) * 1000 AS late_ms
+         FROM credential_versions v1 JOIN credential_versions v2 ON v2.integration_id = v1.integration_id AND v2.version = v1.version + 1
+        WHERE v1.integration_id = ANY($1) AND v1.version = 1`,
+      [fleet],
+    );
+    const late = timing.rows.map((r) => Number(r.late_ms));
+    results.refreshFleet = {
+      integrations: fleet.length,
+      refreshedBeforeExpiry: late.filter((ms) => ms < 0).length / late.length,
+      latenessP99Ms: pct(late, 99),
+      earlyByP50Ms: -pct(late, 50),
+      workerCpuSeconds: cpu1.cpuSeconds - cpu0.cpuSeconds,
+      windowSeconds: (Date.now() - idleStart) / 1000,
+      workerRssMiB: cpu1.rssMiB,
+    };
+  } finally {
+    await sys.stop();
+  }
+
+  const out = path.resolve(__dirname, '..', '..', 'bench-results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'bench.json'), JSON.stringify(results, null, 2));
+  const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(1) : String(x));
+  console.log('\nfigure                                   engine          direct baseline');
+  for (const k of ['apiTokenReauth_c1', 'apiTokenReauth_c20']) {
+    const r = results[k] as { concurrency: number; engine: Record<string, number>; direct: Record<string, number>; p50Ratio: number };
+    console.log(`API-token reauth ${r.concurrency === 1 ? 'c=1 ' : 'c=20'} p50/p99 ms     ${f(r.engine.p50)} / ${f(r.engine.p99)}`.padEnd(57) + `${f(r.direct.p50)} / ${f(r.direct.p99)}`);
+    console.log(`API-token reauth ${r.concurrency === 1 ? 'c=1 ' : 'c=20'} per second       ${f(r.engine.perSecond)}`.padEnd(57) + `${f(r.direct.perSecond)}   (p50 ratio ${f(r.p50Ratio)}x)`);
+  }
+  const o = results.oauthCallbackToActive as Record<string, number>;
+  console.log(`OAuth callback → active p50/p99 ms       ${f(o.p50)} / ${f(o.p99)}`);
+  const fl = results.refreshFleet as Record<string, number>;
+  console.log(`refresh fleet (${fl.integrations}): before expiry ${(fl.refreshedBeforeExpiry * 100).toFixed(0)}%, lateness p99 ${f(fl.latenessP99Ms)} ms, early by p50 ${f(fl.earlyByP50Ms)} ms`);
+  console.log(`   worker CPU ${f(fl.workerCpuSeconds)} s over ${f(fl.windowSeconds)} s, RSS ${f(fl.workerRssMiB)} MiB`);
+  console.log(`\nraw figures: ${path.relative(process.cwd(), path.join(out, 'bench.json'))}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
