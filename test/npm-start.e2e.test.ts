@@ -48,6 +48,8 @@ function walkthroughScript(name = 'walkthrough'): string {
 }
 
 describe('npm start', () => {
+  // A fresh clone has no .data yet.
+  fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(ROOT, '.data', 'start-test-'));
   fs.chmodSync(dataDir, 0o755);
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
