@@ -189,4 +189,23 @@ describe('API-token reauthorization', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.outcome, 'succeeded');
   });
+
+  test('operations endpoints: /health, /ready, /metrics (route labels only, no ids or tokens), /docs', async () => {
+    const { token, integration } = await connectedIntegration(sys);
+    assert.equal((await api(sys, 'GET', '/health')).status, 200);
+    const ready = await api(sys, 'GET', '/ready');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.info.postgres.status, 'up');
+    assert.equal(ready.body.info.temporal.status, 'up');
+    await api(sys, 'GET', `/v1/integrations/${integration.id}`, { key: sys.keyA });
+    const metrics = await fetch(`${sys.apiUrl}/metrics`);
+    const text = await metrics.text();
+    assert.equal(metrics.status, 200);
+    assert.match(text, /reauth_api_http_requests_total\{method="GET",route="\/v1\/integrations\/:id",status="2xx"\} \d+/);
+    assert.match(text, /reauth_api_process_cpu_seconds_total/);
+    assert.equal(text.includes(integration.id), false);
+    assert.equal(text.includes(token), false);
+    const docs = await fetch(`${sys.apiUrl}/docs`);
+    assert.equal(docs.status, 200);
+  });
 });

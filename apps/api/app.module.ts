@@ -5,6 +5,7 @@ import { CoreModule } from '../../libs/nest/core.module';
 import { DatabaseModule } from '../../libs/nest/database.module';
 import { pinoParams } from '../../libs/nest/logger';
 import { AlertsModule } from './alerts/alerts.controller';
+import { MetricsModule } from './metrics/metrics.module';
 import { AuthModule } from './auth/auth.module';
 import { CodecController } from './codec/codec.controller';
 import { HealthModule } from './health/health.module';
@@ -37,6 +38,7 @@ export class AppModule {
         ConsoleModule,
         WebhooksModule,
         AlertsModule,
+        MetricsModule,
       ],
       controllers: [CodecController],
     };
