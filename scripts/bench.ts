@@ -25,17 +25,6 @@ function pct(xs: number[], p: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<number> {
-  const t0 = Date.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-  return Date.now() - t0;
-}
-
 /** One API-token reauthorization through the engine: start, submit, swapped. */
 async function reauthOnce(sys: TestSystem, integrationId: string, accountId: string): Promise<number> {
   const token = await sandboxToken(sys, accountId);
@@ -72,34 +61,51 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, at: new Date().toISOString() };
   try {
     // API-token reauthorization, engine vs direct.
-    const fixtures = await Promise.all(Array.from({ length: 20 }, () => connectedIntegration(sys)));
+    // Three integrations per lane, used in turn: back-to-back reauthorizations of one integration
+    // would measure waiting for the previous run to close, not the reauthorization itself.
+    const LANE_FIXTURES = 3;
+    const fixtures = await Promise.all(Array.from({ length: 20 * LANE_FIXTURES }, () => connectedIntegration(sys)));
     for (const [label, conc, n] of [
       ['c1', 1, N1],
       ['c20', 20, N20],
     ] as const) {
-      const jobs = Array.from({ length: n }, (_, k) => fixtures[k % fixtures.length]);
+      // Each concurrent lane owns one integration: reauthorizations of one integration share a
+      // workflow by design, so lanes must not overlap on an integration.
+      const perLane = Math.ceil(n / conc);
       const engine: number[] = [];
-      const engineMs = await pool(jobs.map((f, k) => ({ f, k })), conc, async ({ f }) => {
-        engine.push(await reauthOnce(sys, f.integration.id, f.accountId));
-      });
+      const t0 = Date.now();
+      await Promise.all(
+        Array.from({ length: conc }, async (_, lane) => {
+          for (let k = 0; k < perLane; k++) {
+            const f = fixtures[lane + conc * (k % LANE_FIXTURES)];
+            engine.push(await reauthOnce(sys, f.integration.id, f.accountId));
+          }
+        }),
+      );
+      const engineMs = Date.now() - t0;
+      const { Client } = await import('pg');
+      const clients = await Promise.all(
+        Array.from({ length: conc }, async () => {
+          const c = new Client({ connectionString: sys.databaseUrl });
+          await c.connect();
+          return c;
+        }),
+      );
       const direct: number[] = [];
-      const directPool = await Promise.all(Array.from({ length: conc }, async () => {
-        const { Client } = await import('pg');
-        const c = new Client({ connectionString: sys.databaseUrl });
-        await c.connect();
-        return c;
-      }));
-      let slot = 0;
-      const directMs = await pool(jobs, conc, async (f) => {
-        const pg = directPool[slot++ % directPool.length];
-        direct.push(await directOnce({ ...sys, pg } as TestSystem, f.integration.id, f.accountId));
-      });
-      await Promise.all(directPool.map((c) => c.end()));
+      const t1 = Date.now();
+      await Promise.all(
+        fixtures.slice(0, conc).map(async (f, lane) => {
+          for (let k = 0; k < perLane; k++) direct.push(await directOnce({ ...sys, pg: clients[lane] } as TestSystem, f.integration.id, f.accountId));
+        }),
+      );
+      const directMs = Date.now() - t1;
+      await Promise.all(clients.map((c) => c.end()));
+      const total = perLane * conc;
       results[`apiTokenReauth_${label}`] = {
-        n,
+        n: total,
         concurrency: conc,
-        engine: { p50: pct(engine, 50), p99: pct(engine, 99), perSecond: (n / engineMs) * 1000 },
-        direct: { p50: pct(direct, 50), p99: pct(direct, 99), perSecond: (n / directMs) * 1000 },
+        engine: { p50: pct(engine, 50), p99: pct(engine, 99), perSecond: (total / engineMs) * 1000 },
+        direct: { p50: pct(direct, 50), p99: pct(direct, 99), perSecond: (total / directMs) * 1000 },
         p50Ratio: pct(engine, 50) / pct(direct, 50),
       };
     }

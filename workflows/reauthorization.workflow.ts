@@ -251,8 +251,12 @@ export async function reauthorization(input: ReauthorizationInput): Promise<Reau
         state.resyncId = resyncId;
         await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'completed', resyncId });
       }
-      await db.credentialsChanged({ tenantId: input.tenantId, integrationId: input.integrationId });
-      await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:reauthorized', integrationId: input.integrationId, reason: input.reason ?? undefined });
+      // Independent of each other: run together so the run closes sooner (a new reauthorization of
+      // the same integration can only start once this one has closed).
+      await Promise.all([
+        db.credentialsChanged({ tenantId: input.tenantId, integrationId: input.integrationId }),
+        emitEvent({ tenantId: input.tenantId, type: 'integrated_account:reauthorized', integrationId: input.integrationId, reason: input.reason ?? undefined }),
+      ]);
       if (previousStatus !== 'active') {
         // A recovery is announced too, so receivers are not left with a stale error.
         await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:status_changed', integrationId: input.integrationId });

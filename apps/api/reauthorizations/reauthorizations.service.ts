@@ -85,8 +85,8 @@ export class ReauthorizationsService {
       });
       const status = await this.startOrJoin(startOp);
       // The running one may be finishing right now (its outcome is set); then a new one must start.
-      if (status.outcome !== null && attempt < 20) {
-        await new Promise((r) => setTimeout(r, 250));
+      if (status.outcome !== null && attempt < 100) {
+        await new Promise((r) => setTimeout(r, Math.min(25 * (attempt + 1), 250)));
         continue;
       }
       const row = await this.findOwned(tenantId, status.id);
