@@ -29,7 +29,7 @@ describe('token refresh, status classification and alerts', () => {
     const endpoint = await api(sys, 'POST', '/v1/webhook-endpoints', { key: sys.keyA, body: { url: receiver.url('/hooks') } });
     assert.equal(endpoint.status, 201, endpoint.text);
     webhookSecret = endpoint.body.secret;
-    await configureOAuthApp(sys, 'hubspot', { extra: { accessTokenTtlSeconds: 8, rotateRefreshTokens: true } });
+    await configureOAuthApp(sys, 'hubspot', { extra: { accessTokenTtlSeconds: 10, rotateRefreshTokens: true } });
     await configureOAuthApp(sys, 'salesforce');
     await configureOAuthApp(sys, 'pipedrive');
   });
@@ -44,13 +44,13 @@ describe('token refresh, status classification and alerts', () => {
     const rows = await waitFor('three refreshes', async () => {
       const v = await versions(sys, i.id);
       return v.length >= 4 ? v : undefined;
-    }, 40_000);
+    }, 60_000);
     for (let k = 1; k < rows.length; k++) {
       const prev = rows[k - 1];
       const next = rows[k];
       // Each refresh happened before the token it replaced expired, but not absurdly early.
       assert.ok(next.created_at.getTime() < prev.expires_at!.getTime(), `version ${next.version} was refreshed before ${prev.version} expired`);
-      assert.ok(prev.expires_at!.getTime() - next.created_at.getTime() < 8000);
+      assert.ok(prev.expires_at!.getTime() - next.created_at.getTime() < 10_000);
       assert.equal(next.metadata.rotated, true, 'the refresh token was rotated and stored');
       t.diagnostic(`v${next.version} refreshed ${prev.expires_at!.getTime() - next.created_at.getTime()} ms before v${prev.version} expired`);
     }

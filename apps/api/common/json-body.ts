@@ -25,6 +25,8 @@ const notAnObject = () => ApiError.badRequest('validation_error', 'Request body 
 
 /** Deeper than any config or mapping needs; keeps recursive validators far from the stack limit. */
 export const MAX_BODY_DEPTH = 32;
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** NUL cannot be stored by Postgres (text or jsonb), nor can unpaired UTF-16 surrogates in jsonb. */
 const LONE_SURROGATE = /\p{Cs}/u;
 const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
@@ -45,6 +47,9 @@ export function bodyProblem(body: unknown): string | null {
     if (depth >= MAX_BODY_DEPTH) return `Request body is nested too deeply (more than ${MAX_BODY_DEPTH} levels)`;
     for (const [k, v] of Object.entries(value)) {
       if (unstorable(k)) return 'Request body keys must not contain NUL characters or unpaired surrogates';
+      // Nest's validation strips these (prototype-pollution guard) without a word; refusing them is
+      // better than silently losing part of someone's config.
+      if (RESERVED_KEYS.has(k)) return `Request body keys must not be "${k}" (reserved)`;
       stack.push({ value: v, depth: depth + 1 });
     }
   }

@@ -1,4 +1,11 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
+
+/**
+ * `config` is free-form JSON owned by the customer (sync settings, field mappings). class-transformer
+ * would rebuild it and silently drop keys that exist on Object.prototype (`toString`, `constructor`,
+ * …), so the value is taken from the request body exactly as parsed.
+ */
+const RawJson = () => Transform(({ obj, key }) => (obj as Record<string, unknown>)[key], { toClassOnly: true });
 import {
   IsArray,
   IsBoolean,
@@ -35,7 +42,7 @@ export class CreateIntegrationDto {
   @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'provider must be a provider key such as "sandbox"' }) provider: string;
   @IsOptional() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
   @IsOptional() @IsString() @MaxLength(64) region?: string;
-  @IsOptional() @IsObject() config?: Record<string, unknown>;
+  @IsOptional() @RawJson() @IsObject() config?: Record<string, unknown>;
   @IsOptional() @IsArray() @IsString({ each: true }) @MaxLength(200, { each: true }) requiredScopes?: string[];
   @IsOptional() @IsObject() @ValidateNested() @Type(() => CredentialsDto) credentials?: CredentialsDto;
 }
@@ -48,7 +55,7 @@ const IsOptionalNotNull = () => ValidateIf((_: object, value: unknown) => value 
 
 export class UpdateIntegrationDto {
   @IsOptionalNotNull() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
-  @IsOptionalNotNull() @IsObject() config?: Record<string, unknown>;
+  @IsOptionalNotNull() @RawJson() @IsObject() config?: Record<string, unknown>;
 }
 
 export class StartReauthorizationDto {
