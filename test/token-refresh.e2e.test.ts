@@ -178,6 +178,7 @@ describe('token refresh, status classification and alerts', () => {
     const i = await connectedOAuthIntegration(sys, 'pipedrive', acct.userId);
     for (let round = 0; round < 20; round++) {
       const started = await api(sys, 'POST', `/v1/integrations/${i.id}/reauthorizations`, { key: sys.keyA, body: {} });
+      assert.ok(started.status === 201 && started.body.authorizeUrl, `round ${round}: start answered ${started.status} ${started.text}`);
       const redirect: any = await (
         await fetch(`${sys.sandboxUrl}/admin/oauth/authorize`, {
           method: 'POST',
@@ -185,8 +186,13 @@ describe('token refresh, status classification and alerts', () => {
           body: JSON.stringify({ authorizeUrl: started.body.authorizeUrl, userId: acct.userId }),
         })
       ).json();
-      await Promise.all([fetch(redirect.redirectTo), api(sys, 'POST', `/v1/integrations/${i.id}/refresh`, { key: sys.keyA })]);
-      await waitFor('reauth done', async () => (await api(sys, 'GET', `/v1/reauthorizations/${started.body.id}`, { key: sys.keyA })).body.outcome);
+      assert.ok(redirect.redirectTo, `round ${round}: consent answered ${JSON.stringify(redirect)}`);
+      const [page] = await Promise.all([fetch(redirect.redirectTo), api(sys, 'POST', `/v1/integrations/${i.id}/refresh`, { key: sys.keyA })]);
+      const done = await waitFor('reauth done', async () => {
+        const r = (await api(sys, 'GET', `/v1/reauthorizations/${started.body.id}`, { key: sys.keyA })).body;
+        return r.outcome ? r : undefined;
+      });
+      assert.equal(done.outcome, 'succeeded', `round ${round}: callback page ${page.status}, reauthorization ${JSON.stringify(done)}`);
     }
     await new Promise((r) => setTimeout(r, 2000));
     // Every write was a compare-and-swap on the version it started from: no gaps, no overwrite.

@@ -89,6 +89,9 @@ export class ReauthorizationsService {
         await new Promise((r) => setTimeout(r, Math.min(25 * (attempt + 1), 250)));
         continue;
       }
+      if (status.outcome !== null) {
+        throw ApiError.conflict('reauthorization_finishing', 'The previous reauthorization of this integration is still closing. Try again in a moment.');
+      }
       const row = await this.findOwned(tenantId, status.id);
       return { created: status.id === input.reauthorizationId, body: this.startView(row) };
     }
