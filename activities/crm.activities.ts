@@ -31,11 +31,7 @@ export function crmFailure(err: unknown): ApplicationFailure {
       case 'invalid_grant':
         return ApplicationFailure.create({ type: 'invalid_grant', message: ERROR_MESSAGES.invalid_grant, nonRetryable: true });
       case 'invalid_client':
-        return ApplicationFailure.create({
-          type: 'provider_misconfigured',
-          message: 'The CRM refused our OAuth app credentials (client id/secret). An admin must fix the provider settings.',
-          nonRetryable: true,
-        });
+        return ApplicationFailure.create({ type: 'provider_misconfigured', message: ERROR_MESSAGES.provider_misconfigured, nonRetryable: true });
       case 'transient':
         return ApplicationFailure.create({
           type: 'crm_unavailable',

@@ -9,7 +9,6 @@ import type { KeyRing } from '../libs/crypto/key-ring';
 import { CredentialVersion, Integration, Reauthorization, WebhookDelivery, WebhookEndpoint, WebhookEvent } from '../libs/db/entities';
 import { type EmitEventInput, WEBHOOK_EVENT_TYPES } from '../libs/domain/events';
 import { integrationView } from '../libs/domain/integration-view';
-import { statusMessage } from '../libs/domain/status';
 import { webhookBody, webhookSecretAad } from '../libs/domain/webhooks';
 import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
 import { ProviderRegistry } from '../libs/providers/provider-registry';
@@ -211,8 +210,7 @@ export class WebhooksActivities {
     });
     // The same object as `GET /v1/integrations/:id`, banner included.
     const providerName = (await this.providers.resolve(integration.tenantId, integration.provider).catch(() => undefined))?.name ?? integration.provider;
-    const view = { ...integrationView(integration, cred, openReauth), statusMessage: statusMessage(integration.status, integration.statusReason, providerName) };
-    return { integrated_account: view, ...reason };
+    return { integrated_account: integrationView(integration, cred, openReauth, providerName), ...reason };
   }
 }
 

@@ -50,10 +50,14 @@ const crm = proxyActivities<Activities>({
   },
 });
 
+/** Lifetime of the current token (at least a second, so the arithmetic below never degenerates). */
+function lifetimeMs(plan: Pick<RefreshPlan, 'expiresAt' | 'issuedAt'>): number {
+  return Math.max(1000, Date.parse(plan.expiresAt!) - Date.parse(plan.issuedAt));
+}
+
 /** How long before expiry to refresh: the configured margin, shrunk for short-lived tokens. */
 export function refreshMarginMs(plan: Pick<RefreshPlan, 'expiresAt' | 'issuedAt' | 'marginSeconds'>): number {
-  const lifetimeMs = Math.max(1000, Date.parse(plan.expiresAt!) - Date.parse(plan.issuedAt));
-  return Math.min(plan.marginSeconds * 1000, Math.max(1000, lifetimeMs / 5));
+  return Math.min(plan.marginSeconds * 1000, Math.max(1000, lifetimeMs(plan) / 5));
 }
 
 /** When the next refresh or health check is due (workflow time; deterministic random jitter). */
@@ -61,10 +65,9 @@ export function nextRunAt(plan: RefreshPlan, now: number, random: number): numbe
   if (plan.refreshable && plan.expiresAt) {
     const margin = refreshMarginMs(plan);
     const jitter = random * Math.min(plan.jitterSeconds * 1000, margin / 2);
-    const lifetimeMs = Math.max(1000, Date.parse(plan.expiresAt) - Date.parse(plan.issuedAt));
     // Never sooner than a tenth of the lifetime after issue: a token that comes back already
     // (nearly) expired must not put us in a hot loop.
-    const earliest = Date.parse(plan.issuedAt) + Math.max(1000, lifetimeMs / 10);
+    const earliest = Date.parse(plan.issuedAt) + Math.max(1000, lifetimeMs(plan) / 10);
     return Math.max(earliest, Date.parse(plan.expiresAt) - margin - jitter);
   }
   const last = plan.lastCheckedAt ? Date.parse(plan.lastCheckedAt) : now;
@@ -89,7 +92,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
   });
   setHandler(refreshStateQuery, () => state);
 
-  const applyResult = async (plan: RefreshPlan, version: number, result: RefreshResult): Promise<void> => {
+  const applyResult = async (version: number, result: RefreshResult): Promise<void> => {
     if (result.outcome !== 'failed' && result.outcome !== 'healthy') return;
     if (result.outcome === 'healthy' && result.status !== 'active') return;
     const change = await db.setIntegrationStatus({
@@ -109,7 +112,6 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       integrationId: input.integrationId,
       reason: result.outcome === 'failed' ? result.reason : undefined,
     });
-    void plan;
   };
 
   /** One refresh-and-check round on credential version `version`. */
@@ -118,7 +120,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       if (plan.refreshable) {
         const refreshed = await crm.refreshCredentials({ integrationId: input.integrationId, expectedVersion: version, refreshId: uuid4() });
         state.lastResult = refreshed.outcome;
-        if (refreshed.outcome === 'failed') return applyResult(plan, version, refreshed);
+        if (refreshed.outcome === 'failed') return applyResult(version, refreshed);
         if (refreshed.outcome !== 'refreshed') return;
         state.refreshes += 1;
         version = refreshed.version;
@@ -126,7 +128,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       const checked = await crm.checkCredentialHealth({ integrationId: input.integrationId, expectedVersion: version });
       state.checks += 1;
       state.lastResult = checked.outcome === 'failed' ? `${checked.status}:${checked.reason}` : checked.outcome;
-      await applyResult(plan, version, checked);
+      await applyResult(version, checked);
     } catch (err) {
       // Retries exhausted on a transient fault: leave the status alone and try again later.
       const cause = err instanceof ActivityFailure ? err.cause : err;

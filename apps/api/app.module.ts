@@ -15,7 +15,7 @@ import { ConnectModule } from './connect/connect.module';
 import { ConsoleModule } from './console/console.module';
 import { ReauthorizationsModule } from './reauthorizations/reauthorizations.module';
 import { ResyncsModule } from './resyncs/resyncs.module';
-import { TemporalModule } from './temporal/temporal.module';
+import { TemporalClientModule } from '../../libs/nest/temporal-client.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -27,7 +27,7 @@ export class AppModule {
         CoreModule.forRoot(cfg),
         LoggerModule.forRoot(pinoParams(cfg, 'api')),
         DatabaseModule,
-        TemporalModule,
+        TemporalClientModule,
         AuthModule,
         HealthModule,
         IntegrationsModule,

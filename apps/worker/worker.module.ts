@@ -5,7 +5,7 @@ import type { AppConfig } from '../../libs/config/config';
 import { CoreModule } from '../../libs/nest/core.module';
 import { DatabaseModule } from '../../libs/nest/database.module';
 import { pinoParams } from '../../libs/nest/logger';
-import { WorkerTemporalClientModule } from '../../libs/nest/worker-temporal-client.module';
+import { TemporalClientModule } from '../../libs/nest/temporal-client.module';
 
 /** Nest application context of the worker: wires the activities with their dependencies. */
 @Module({})
@@ -13,7 +13,7 @@ export class WorkerModule {
   static register(cfg: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CoreModule.forRoot(cfg), LoggerModule.forRoot(pinoParams(cfg, 'worker')), DatabaseModule, WorkerTemporalClientModule],
+      imports: [CoreModule.forRoot(cfg), LoggerModule.forRoot(pinoParams(cfg, 'worker')), DatabaseModule, TemporalClientModule],
       providers: [...ACTIVITY_PROVIDERS],
     };
   }

@@ -1,7 +1,11 @@
 import type { CredentialVersion, Integration, Reauthorization } from '../db/entities';
+import { statusMessage } from './status';
 
-/** The public integration object of DESIGN §6. Built from columns that hold no secret. */
-export function integrationView(i: Integration, cred: CredentialVersion | null, openReauth: Reauthorization | null) {
+/**
+ * The public integration object of DESIGN §6 — the API answer and the webhook payload alike —
+ * plus `statusMessage`, the inline banner text. Built from columns that hold no secret.
+ */
+export function integrationView(i: Integration, cred: CredentialVersion | null, openReauth: Reauthorization | null, providerName: string) {
   return {
     id: i.id,
     provider: i.provider,
@@ -24,6 +28,8 @@ export function integrationView(i: Integration, cred: CredentialVersion | null, 
     reauthorization: openReauth ? { id: openReauth.id, phase: openReauth.phase } : null,
     createdAt: i.createdAt.toISOString(),
     updatedAt: i.updatedAt.toISOString(),
+    // What is wrong and what to do (null when all is well).
+    statusMessage: statusMessage(i.status, i.statusReason, providerName),
   };
 }
 

@@ -32,13 +32,14 @@ export function readPath(obj: unknown, dotted: string): unknown {
  * record pages): invalid credentials, removed user, transient (with Retry-After) or bad response.
  */
 export async function getCrmJson(
-  url: string,
+  url: string | URL,
   headers: Record<string, string>,
-  opts: { timeoutMs?: number; notFoundMeansInvalid?: boolean } = {},
+  opts: { timeoutMs?: number; notFoundMeansInvalid?: boolean; signal?: AbortSignal } = {},
 ): Promise<{ body: unknown; status: number }> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout });
   } catch (err) {
     throw fetchFailure(err);
   }

@@ -1,6 +1,6 @@
-import { fetchFailure } from './api-token-client';
+import { getCrmJson } from './api-token-client';
 import type { CatalogUrls, ProviderDefinition } from './catalog';
-import { classifyHttpStatus, CrmError, parseRetryAfter } from './errors';
+import { CrmError } from './errors';
 
 /** One CRM record as the importer stores it: keyed by the CRM's own id. */
 export interface ExternalRecord {
@@ -52,26 +52,7 @@ export class SandboxRecordsClient implements RecordsClient {
     const url = new URL(`${this.baseUrl}/api/v1/${encodeURIComponent(entity)}`);
     url.searchParams.set('limit', String(opts.pageSize ?? DEFAULT_PAGE_SIZE));
     if (cursor) url.searchParams.set('cursor', cursor);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.credentials.bearer}`, accept: 'application/json' },
-        signal: opts.signal
-          ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)])
-          : AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      throw fetchFailure(err);
-    }
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      body = null; // not JSON: classified by status alone, or a bad answer below
-    }
-    const kind = classifyHttpStatus(res.status, body);
-    if (kind) throw new CrmError(kind, `CRM answered ${res.status} for ${entity}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+    const { body } = await getCrmJson(url, { authorization: `Bearer ${this.credentials.bearer}` }, { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal });
     return parseRecordPage(entity, body);
   }
 }

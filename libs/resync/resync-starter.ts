@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ApplicationFailure, Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { DataSource, Not } from 'typeorm';
 import type { AppConfig } from '../config/config';
@@ -15,6 +15,7 @@ import {
 import { APP_CONFIG } from '../nest/tokens';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { hasBuiltInImporter } from '../providers/records-client';
+import { StartRefused, updateWithStartBounded } from '../temporal/update-with-start';
 import { awaitResyncStartedUpdate } from '../../workflows/resync-definitions';
 import type { fullResync } from '../../workflows/full-resync.workflow';
 
@@ -126,15 +127,10 @@ export class ResyncStarter {
       });
       let started: { resyncId: string; status: ResyncStatus };
       try {
-        started = await this.temporal.connection.withDeadline(Date.now() + 30_000, () =>
-          this.temporal.workflow.executeUpdateWithStart(awaitResyncStartedUpdate, { startWorkflowOperation: startOp }),
-        );
+        started = await updateWithStartBounded(this.temporal, awaitResyncStartedUpdate, startOp);
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-          throw new ResyncRequestError(422, err.cause.type ?? 'resync_failed', err.cause.message);
-        }
-        const code = (err as { code?: number }).code;
-        if (code === 4 /* DEADLINE_EXCEEDED */ || code === 14 /* UNAVAILABLE */) {
+        if (err instanceof StartRefused && err.reason === 'rejected') throw new ResyncRequestError(422, err.type ?? 'resync_failed', err.message);
+        if (err instanceof StartRefused) {
           throw new ResyncRequestError(503, 'temporal_unavailable', 'The re-sync could not be started in time. Try again shortly.');
         }
         // The running re-sync closed between our start and our update: start again.

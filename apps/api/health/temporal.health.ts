@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/nest/tokens';
-import { TEMPORAL_CONNECTION } from '../temporal/temporal.module';
+import { TEMPORAL_CONNECTION } from '../../../libs/nest/temporal-client.module';
 
 /** Temporal answers, and at least one worker polled our task queue in the last minute. */
 @Injectable()

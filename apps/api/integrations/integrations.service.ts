@@ -11,12 +11,10 @@ import { ProviderRegistry } from '../../../libs/providers/provider-registry';
 import type { ConnectIntegrationInput } from '../../../workflows/connect-integration.workflow';
 import { ApiError, isUuid } from '../common/api-error';
 import type { CreateIntegrationDto, UpdateIntegrationDto } from './integrations.dto';
-import { integrationView, type IntegrationView } from './integration.view';
-import { statusMessage } from '../../../libs/domain/status';
+import { integrationView, type IntegrationView } from '../../../libs/domain/integration-view';
 
 @Injectable()
 export class IntegrationsService {
-  // (views carry `statusMessage` in addition to the DESIGN §6 fields)
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(APP_CONFIG) private readonly cfg: AppConfig,
@@ -61,15 +59,14 @@ export class IntegrationsService {
       order: { createdAt: 'DESC' },
     });
     const providers = await this.providers.list(integrations[0].tenantId);
-    return integrations.map((i) => ({
-      ...integrationView(
+    return integrations.map((i) =>
+      integrationView(
         i,
         creds.find((c) => c.integrationId === i.id && c.version === i.credentialVersion) ?? null,
         reauths.find((r) => r.integrationId === i.id) ?? null,
+        providers.find((p) => p.key === i.provider)?.name ?? i.provider,
       ),
-      // The inline banner: what is wrong and what to do (null when all is well).
-      statusMessage: statusMessage(i.status, i.statusReason, providers.find((p) => p.key === i.provider)?.name ?? i.provider),
-    }));
+    );
   }
 
   async list(tenantId: string): Promise<IntegrationView[]> {

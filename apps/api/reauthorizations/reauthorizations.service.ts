@@ -15,6 +15,7 @@ import { Reauthorization } from '../../../libs/db/entities';
 import { reauthWorkflowId, type ReauthorizationInput, type ReauthorizationStatus } from '../../../libs/domain/reauthorization';
 import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
 import { ProviderRegistry } from '../../../libs/providers/provider-registry';
+import { StartRefused, updateWithStartBounded } from '../../../libs/temporal/update-with-start';
 import { oauthAttemptAad, type SealedAttempt } from '../../../libs/crypto/oauth-attempt';
 import { awaitStartedUpdate, cancelUpdate, submitApiTokenUpdate } from '../../../workflows/definitions';
 import type { reauthorization } from '../../../workflows/reauthorization.workflow';
@@ -97,21 +98,14 @@ export class ReauthorizationsService {
     }
   }
 
-  /** Update-with-start with a deadline: a request never hangs on a workflow that cannot begin. */
+  /** Update-with-start under a deadline, its refusals in the API's words. */
   private async startOrJoin(startOp: WithStartWorkflowOperation<typeof reauthorization>): Promise<ReauthorizationStatus> {
     try {
-      return (await this.temporal.connection.withDeadline(Date.now() + 30_000, () =>
-        this.temporal.workflow.executeUpdateWithStart(awaitStartedUpdate, { startWorkflowOperation: startOp }),
-      )) as ReauthorizationStatus;
+      return await updateWithStartBounded(this.temporal, awaitStartedUpdate, startOp);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        throw ApiError.unprocessable(err.cause.type ?? 'reauthorization_failed', err.cause.message);
-      }
-      const code = (err as { code?: number }).code;
-      if (code === 4 /* DEADLINE_EXCEEDED */ || code === 14 /* UNAVAILABLE */) {
-        throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'temporal_unavailable', 'The reauthorization could not be started in time. Try again shortly.');
-      }
-      throw err;
+      if (!(err instanceof StartRefused)) throw err;
+      if (err.reason === 'rejected') throw ApiError.unprocessable(err.type ?? 'reauthorization_failed', err.message);
+      throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'temporal_unavailable', 'The reauthorization could not be started in time. Try again shortly.');
     }
   }
 
@@ -133,7 +127,11 @@ export class ReauthorizationsService {
   }
 
   linkUrl(row: Reauthorization): string {
-    return `${this.cfg.publicUrl}/connect/${this.linkToken(row)}`;
+    return this.linkUrlFor(this.linkToken(row));
+  }
+
+  private linkUrlFor(linkToken: string): string {
+    return `${this.cfg.publicUrl}/connect/${linkToken}`;
   }
 
   private startView(row: Reauthorization) {
@@ -145,7 +143,7 @@ export class ReauthorizationsService {
       authType: row.authType,
       phase: row.phase,
       linkToken,
-      linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}`,
+      linkUrl: this.linkUrlFor(linkToken),
       authorizeUrl: this.authorizeUrl(row),
       expiresAt: row.expiresAt.toISOString(),
       fullResync: row.fullResync,
@@ -153,8 +151,8 @@ export class ReauthorizationsService {
   }
 
   view(row: Reauthorization) {
-    const open = row.outcome === null;
-    const linkToken = open ? this.linkToken(row) : null;
+    // The link (sealed on the row) is only shown while the reauthorization is open.
+    const linkToken = row.outcome === null ? this.linkToken(row) : null;
     return {
       id: row.id,
       integrationId: row.integrationId,
@@ -169,7 +167,7 @@ export class ReauthorizationsService {
       scopes: row.scopes,
       region: row.region,
       reason: row.reason,
-      ...(open ? { linkToken, linkUrl: `${this.cfg.publicUrl}/connect/${linkToken}`, authorizeUrl: this.authorizeUrl(row) } : {}),
+      ...(linkToken ? { linkToken, linkUrl: this.linkUrlFor(linkToken), authorizeUrl: this.authorizeUrl(row) } : {}),
       expiresAt: row.expiresAt.toISOString(),
       createdAt: row.createdAt.toISOString(),
       completedAt: row.completedAt ? row.completedAt.toISOString() : null,
