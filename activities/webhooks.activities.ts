@@ -31,7 +31,7 @@ export function signedHeaders(secret: string, eventId: string, body: string, now
 }
 
 /**
- * Webhook events and their delivery (DESIGN §5 `webhookDelivery`, §6). Recording is idempotent per
+ * Webhook events and their delivery. Recording is idempotent per
  * event id; a delivery attempt signs the body with the endpoint's secret, which is unsealed here and
  * never leaves this activity (not in workflow history, not in logs).
  */
@@ -194,7 +194,7 @@ export class WebhooksActivities {
     );
   }
 
-  /** `{integrated_account, reason?}` for integrated-account events (DESIGN §6); the given payload otherwise. */
+  /** `{integrated_account, reason?}` for integrated-account events; the given payload otherwise. */
   private async buildPayload(tx: EntityManager, e: EmitEventInput): Promise<Record<string, unknown>> {
     if (!e.type.startsWith('integrated_account:')) return { ...(e.payload ?? {}) };
     const reason = e.reason !== undefined && e.reason !== null ? { reason: e.reason } : {};

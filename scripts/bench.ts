@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures the engine on this machine against real services (Temporal dev server,
  * Postgres, sandbox CRM, worker and API as separate processes) and prints a table; the raw figures
- * go to bench-results/bench.json. Figures (DESIGN §8):
+ * go to bench-results/bench.json. Figures:
  *   - API-token reauthorization end to end (start + submit token → swapped), p50/p99 and throughput
  *     at concurrency 1 and 20, against a direct baseline doing the same CRM call and Postgres
  *     transaction without Temporal;

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
-  // Dev API key (DESIGN §6): printed and kept in .data/dev-api-key unless BOOTSTRAP_API_KEYS is given.
+  // Dev API key: printed and kept in .data/dev-api-key unless BOOTSTRAP_API_KEYS is given.
   let devKey: string | undefined;
   if (!cfg.bootstrapApiKeys) {
     const keyFile = path.join(cfg.dataDir, 'dev-api-key');

@@ -1,6 +1,6 @@
 /**
  * Bad input, end to end against the real system: every bad request is a 4xx whose body is exactly
- * `{"error":{"code":"snake_case","message":"…"}}` (DESIGN §6), never a 5xx, and nothing is half
+ * `{"error":{"code":"snake_case","message":"…"}}`, never a 5xx, and nothing is half
  * written — row counts in Postgres are the same before and after.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Tenant isolation (DESIGN §6, §7): an API key sees its own tenant only; another tenant's ids
+ * Tenant isolation: an API key sees its own tenant only; another tenant's ids
  * answer 404 exactly like ids that do not exist, and no attempt through them changes anything.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Signed webhooks with durable delivery (DESIGN §5 `webhookDelivery`, §6), end to end: real
+ * Signed webhooks with durable delivery, end to end: real
  * Temporal, Postgres, sandbox CRM, worker and API; a local receiver verifies every delivery with the
  * `standardwebhooks` package. Retries run with a 1 s initial interval and a 20 s window.
  */
@@ -203,7 +203,7 @@ describe('webhooks', () => {
     assert.deepEqual(account.config, { syncContacts: true, fieldMappings: { email: 'Email' } });
     assert.equal(got.body.payload.reason, 'token rotation');
     const fromApi = await api(sys, 'GET', `/v1/integrations/${integrationId}`, { key: sys.keyA });
-    // The integration object of DESIGN §6 (a snapshot: every field is one the API shows too).
+    // The integration object of the README (a snapshot: every field is one the API shows too).
     for (const k of ['id', 'provider', 'authType', 'displayName', 'status', 'statusReason', 'config', 'credentials', 'reauthorization', 'createdAt', 'updatedAt']) {
       assert.ok(k in account, `payload.integrated_account.${k} missing`);
     }

@@ -74,7 +74,7 @@ export function toReauthError(err: unknown): ReauthError {
 }
 
 /**
- * One attempt to replace an integration's credentials while it keeps working (DESIGN §5).
+ * One attempt to replace an integration's credentials while it keeps working.
  * Id `reauth:<integrationId>`; the integration and its active credentials change only inside
  * `swapCredentials`, after the new credentials were validated against the CRM.
  */

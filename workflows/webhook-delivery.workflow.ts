@@ -38,7 +38,7 @@ const db = proxyActivities<Activities>({
 });
 
 /**
- * Delivers one event to one endpoint (DESIGN §5), id `webhook:<eventId>:<endpointId>`. The retries
+ * Delivers one event to one endpoint, id `webhook:<eventId>:<endpointId>`. The retries
  * are the activity's retry policy (exponential backoff, at most 1 h apart) bounded by a
  * schedule-to-close timeout: a receiver that is down for hours still gets the event once it is back.
  * When the window is over, the delivery is marked failed and the workflow fails (visible to operators).

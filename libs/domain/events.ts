@@ -1,4 +1,4 @@
-/** Webhook events of DESIGN §6. Integrated-account events carry `{integrated_account, reason?}`. */
+/** Webhook events. Integrated-account events carry `{integrated_account, reason?}`. */
 export const WEBHOOK_EVENT_TYPES = [
   'integrated_account:authentication_error',
   'integrated_account:reauthorized',

@@ -2,7 +2,7 @@ import type { CredentialVersion, Integration, Reauthorization } from '../db/enti
 import { statusMessage } from './status';
 
 /**
- * The public integration object of DESIGN §6 — the API answer and the webhook payload alike —
+ * The public integration object — the API answer and the webhook payload alike —
  * plus `statusMessage`, the inline banner text. Built from columns that hold no secret.
  */
 export function integrationView(i: Integration, cred: CredentialVersion | null, openReauth: Reauthorization | null, providerName: string) {

@@ -7,7 +7,7 @@ export type AuthType = 'api_token' | 'oauth2';
 export type ReauthPhase = 'awaiting_user' | 'exchanging' | 'validating' | 'swapping' | 'resyncing' | 'completed';
 export type ReauthOutcome = 'succeeded' | 'failed' | 'expired' | 'cancelled';
 
-/** Error codes a reauthorization reports (DESIGN §6), each with a message a person can act on. */
+/** Error codes a reauthorization reports, each with a message a person can act on. */
 export type ReauthErrorCode =
   | 'invalid_credentials'
   | 'account_mismatch'

@@ -1,5 +1,5 @@
 /**
- * Full entity re-sync vocabulary (DESIGN §5 `fullResync` / `entityResync`, §6 "Re-sync"), shared
+ * Full entity re-sync vocabulary, shared
  * by the API, the workflows and the activities. Pure types and constants: the workflow bundle
  * imports this file, so it must stay free of Node APIs and I/O.
  */

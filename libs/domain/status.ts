@@ -1,5 +1,5 @@
 /**
- * Integration status vocabulary (DESIGN §4) and the words shown to people. Pure: the workflow
+ * Integration status vocabulary and the words shown to people. Pure: the workflow
  * bundle imports this.
  */
 export type IntegrationStatus = 'pending' | 'active' | 'degraded' | 'blocked' | 'disabled';

@@ -1,6 +1,6 @@
 /** Webhook facts shared by the API, the activities and the workflows (pure: safe in the workflow bundle). */
 
-/** Workflow id of the delivery of one event to one endpoint (DESIGN §5 `webhookDelivery`). */
+/** Workflow id of the delivery of one event to one endpoint. */
 export function webhookDeliveryWorkflowId(eventId: string, endpointId: string): string {
   return `webhook:${eventId}:${endpointId}`;
 }
@@ -10,7 +10,7 @@ export function webhookSecretAad(endpointId: string): string {
   return `webhook-endpoint:${endpointId}`;
 }
 
-/** The body of a delivery (DESIGN §6): `{id, event, created_at, payload}`, the same bytes on every attempt. */
+/** The body of a delivery: `{id, event, created_at, payload}`, the same bytes on every attempt. */
 export function webhookBody(event: { id: string; type: string; createdAt: Date; payload: Record<string, unknown> }): string {
   return JSON.stringify({ id: event.id, event: event.type, created_at: event.createdAt.toISOString(), payload: event.payload });
 }

@@ -36,7 +36,7 @@ export interface CliLocation {
 }
 
 /**
- * Finds the Temporal CLI in the order of DESIGN §3 without building anything.
+ * Finds the Temporal CLI in a fixed order without building anything.
  * Returns undefined when a build (or the SDK download) is needed.
  */
 export function findTemporalCli(projectRoot = process.cwd()): CliLocation | undefined {
@@ -144,7 +144,7 @@ export interface DevServer {
 }
 
 /**
- * Starts `temporal server start-dev` with the search attributes of DESIGN §5 registered and, when
+ * Starts `temporal server start-dev` with the search attributes of `libs/temporal/search-attributes.ts` registered and, when
  * persistent, SQLite in WAL mode (readers never block the single writer; far fewer fsyncs).
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-/** DESIGN §5: what operators search by in the Temporal UI. Registered on the dev server at start. */
+/** What operators search by in the Temporal UI. Registered on the dev server at start. */
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
 export const IntegrationIdKey = defineSearchAttributeKey('IntegrationId', SearchAttributeType.KEYWORD);
 export const CrmProviderKey = defineSearchAttributeKey('CrmProvider', SearchAttributeType.KEYWORD);

@@ -4,7 +4,7 @@ import { TenantId } from '../auth/tenant.decorator';
 import { CreateWebhookEndpointDto } from './webhooks.dto';
 import { WebhooksService } from './webhooks.service';
 
-/** Webhook endpoints and their delivery log (DESIGN §6). */
+/** Webhook endpoints and their delivery log. */
 @ApiTags('webhooks')
 @ApiBearerAuth()
 @Controller('v1/webhook-endpoints')

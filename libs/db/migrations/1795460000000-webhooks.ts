@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Webhooks (DESIGN §6): endpoints with their sealed signing secret (soft-deleted), recorded events
+ * Webhooks: endpoints with their sealed signing secret (soft-deleted), recorded events
  * (id made by the emitting workflow) and one delivery row per event and endpoint.
  */
 export class Webhooks1795460000000 implements MigrationInterface {
