@@ -1,18 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { ApplicationFailure } from '@temporalio/common';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../libs/config/config';
-import { KeyRing } from '../libs/crypto/key-ring';
 import { hashState, oauthAttemptAad, type SealedAttempt } from '../libs/crypto/oauth-attempt';
 import { openCredentialSecret, sealedCredentialRow } from '../libs/db/credential-store';
 import { CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import { type CrmIdentity, ERROR_MESSAGES } from '../libs/domain/reauthorization';
-import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
 import type { OAuth2Definition } from '../libs/providers/catalog';
 import { buildAuthorizationUrl, exchangeAuthorizationCode, generatePkceVerifier, generateState, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
-import { ProviderRegistry } from '../libs/providers/provider-registry';
 import { crmFailure } from './crm.activities';
+import type { ActivityDeps } from './deps';
 
 export function redirectUri(cfg: AppConfig): string {
   return `${cfg.publicUrl}/oauth/callback`;
@@ -27,18 +22,17 @@ export function requestedScopes(def: OAuth2Definition, integration: Integration,
  * OAuth steps of a reauthorization. Secrets (state, PKCE verifier, code, tokens) stay in Postgres,
  * sealed; what these activities return to the workflow is never a secret.
  */
-@Injectable()
-export class OAuthActivities {
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
-    @Inject(APP_CONFIG) private readonly cfg: AppConfig,
-    private readonly providers: ProviderRegistry,
-  ) {}
-
-  private async oauthContext(tenantId: string, providerKey: string) {
-    const def = (await this.providers.resolve(tenantId, providerKey))?.oauth2;
-    const app = await this.providers.oauthApp(tenantId, providerKey);
+export function createOAuthActivities({
+  dataSource: ds,
+  credentialsKeyRing: ring,
+  config: cfg,
+  providers,
+  egress,
+}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'egress'>) {
+  async function oauthContext(tenantId: string, providerKey: string) {
+    const provider = await providers.resolve(tenantId, providerKey);
+    const def = provider?.oauth2;
+    const app = await providers.oauthApp(tenantId, providerKey);
     if (!def || !app) {
       throw ApplicationFailure.create({
         type: 'provider_not_configured',
@@ -46,134 +40,136 @@ export class OAuthActivities {
         nonRetryable: true,
       });
     }
-    return { def, app };
+    return { def, app, egress: egress.forProvider(provider!) };
   }
 
-  /**
-   * Issues authorization attempt `attempt`: a fresh single-use `state` and PKCE verifier, and the
-   * consent URL built from them. Idempotent per attempt number; the previous attempt's state stops
-   * matching the moment this one is written.
-   */
-  async prepareAuthorizationAttempt(args: { reauthorizationId: string; attempt: number }): Promise<{ attempt: number; stateHash: string }> {
-    return this.ds.transaction(async (tx) => {
-      const row = await tx.findOne(Reauthorization, { where: { id: args.reauthorizationId }, lock: { mode: 'pessimistic_write' } });
-      if (!row) throw ApplicationFailure.create({ type: 'reauthorization_not_found', message: 'reauthorization row missing', nonRetryable: true });
-      if (row.oauthAttempt >= args.attempt && row.stateHash) return { attempt: row.oauthAttempt, stateHash: row.stateHash };
-      const integration = await tx.findOneOrFail(Integration, { where: { id: row.integrationId } });
-      const { def, app } = await this.oauthContext(row.tenantId, integration.provider);
-      const state = generateState();
-      const codeVerifier = def.pkce ? generatePkceVerifier() : null;
-      const authorizeUrl = await buildAuthorizationUrl(def, app, {
-        redirectUri: redirectUri(this.cfg),
-        scopes: requestedScopes(def, integration, row.scopes),
-        state,
-        codeVerifier,
+  return {
+    /**
+     * Issues authorization attempt `attempt`: a fresh single-use `state` and PKCE verifier, and the
+     * consent URL built from them. Idempotent per attempt number; the previous attempt's state stops
+     * matching the moment this one is written.
+     */
+    async prepareAuthorizationAttempt(args: { reauthorizationId: string; attempt: number }): Promise<{ attempt: number; stateHash: string }> {
+      return ds.transaction(async (tx) => {
+        const row = await tx.findOne(Reauthorization, { where: { id: args.reauthorizationId }, lock: { mode: 'pessimistic_write' } });
+        if (!row) throw ApplicationFailure.create({ type: 'reauthorization_not_found', message: 'reauthorization row missing', nonRetryable: true });
+        if (row.oauthAttempt >= args.attempt && row.stateHash) return { attempt: row.oauthAttempt, stateHash: row.stateHash };
+        const integration = await tx.findOneOrFail(Integration, { where: { id: row.integrationId } });
+        const { def, app } = await oauthContext(row.tenantId, integration.provider);
+        const state = generateState();
+        const codeVerifier = def.pkce ? generatePkceVerifier() : null;
+        const authorizeUrl = await buildAuthorizationUrl(def, app, {
+          redirectUri: redirectUri(cfg),
+          scopes: requestedScopes(def, integration, row.scopes),
+          state,
+          codeVerifier,
+        });
+        const sealed = ring.sealJson({ attempt: args.attempt, state, codeVerifier, authorizeUrl } satisfies SealedAttempt, oauthAttemptAad(row.id));
+        const stateHash = hashState(state);
+        await tx.update(Reauthorization, { id: row.id }, { oauthAttempt: args.attempt, stateHash, oauthKeyId: sealed.keyId, oauthCiphertext: sealed.data });
+        return { attempt: args.attempt, stateHash };
       });
-      const sealed = this.ring.sealJson({ attempt: args.attempt, state, codeVerifier, authorizeUrl } satisfies SealedAttempt, oauthAttemptAad(row.id));
-      const stateHash = hashState(state);
-      await tx.update(Reauthorization, { id: row.id }, { oauthAttempt: args.attempt, stateHash, oauthKeyId: sealed.keyId, oauthCiphertext: sealed.data });
-      return { attempt: args.attempt, stateHash };
-    });
-  }
+    },
 
-  /**
-   * Redeems the authorization code and parks the tokens as a `pending` credential version (sealed)
-   * before anything else, so a crash after this point never needs the (single-use) code again.
-   */
-  async exchangeAuthorizationCode(args: {
-    reauthorizationId: string;
-    attempt: number;
-    code: string;
-    callbackParams: Record<string, string>;
-  }): Promise<{ pendingCredentialId: string; grantedScopes: string[] | null; region: string | null }> {
-    const existing = await this.ds.getRepository(CredentialVersion).findOne({ where: { reauthorizationId: args.reauthorizationId, attempt: args.attempt } });
-    if (existing) return { pendingCredentialId: existing.id, grantedScopes: existing.scopes, region: existing.region };
+    /**
+     * Redeems the authorization code and parks the tokens as a `pending` credential version (sealed)
+     * before anything else, so a crash after this point never needs the (single-use) code again.
+     */
+    async exchangeAuthorizationCode(args: {
+      reauthorizationId: string;
+      attempt: number;
+      code: string;
+      callbackParams: Record<string, string>;
+    }): Promise<{ pendingCredentialId: string; grantedScopes: string[] | null; region: string | null }> {
+      const existing = await ds.getRepository(CredentialVersion).findOne({ where: { reauthorizationId: args.reauthorizationId, attempt: args.attempt } });
+      if (existing) return { pendingCredentialId: existing.id, grantedScopes: existing.scopes, region: existing.region };
 
-    const row = await this.ds.getRepository(Reauthorization).findOneOrFail({ where: { id: args.reauthorizationId } });
-    if (!row.oauthKeyId || !row.oauthCiphertext) {
-      throw ApplicationFailure.create({ type: 'invalid_state', message: 'no authorization attempt to complete', nonRetryable: true });
-    }
-    const attempt = this.ring.openJson<SealedAttempt>({ keyId: row.oauthKeyId, data: row.oauthCiphertext }, oauthAttemptAad(row.id));
-    if (attempt.attempt !== args.attempt) {
-      throw ApplicationFailure.create({ type: 'invalid_state', message: 'this authorization attempt was superseded', nonRetryable: true });
-    }
-    const integration = await this.ds.getRepository(Integration).findOneOrFail({ where: { id: row.integrationId } });
-    const { def, app } = await this.oauthContext(row.tenantId, integration.provider);
-    let tokens;
-    try {
-      tokens = await exchangeAuthorizationCode(def, app, {
-        code: args.code,
-        redirectUri: redirectUri(this.cfg),
-        codeVerifier: attempt.codeVerifier,
-        callbackParams: args.callbackParams,
+      const row = await ds.getRepository(Reauthorization).findOneOrFail({ where: { id: args.reauthorizationId } });
+      if (!row.oauthKeyId || !row.oauthCiphertext) {
+        throw ApplicationFailure.create({ type: 'invalid_state', message: 'no authorization attempt to complete', nonRetryable: true });
+      }
+      const attempt = ring.openJson<SealedAttempt>({ keyId: row.oauthKeyId, data: row.oauthCiphertext }, oauthAttemptAad(row.id));
+      if (attempt.attempt !== args.attempt) {
+        throw ApplicationFailure.create({ type: 'invalid_state', message: 'this authorization attempt was superseded', nonRetryable: true });
+      }
+      const integration = await ds.getRepository(Integration).findOneOrFail({ where: { id: row.integrationId } });
+      const { def, app, egress: providerEgress } = await oauthContext(row.tenantId, integration.provider);
+      let tokens;
+      try {
+        tokens = await exchangeAuthorizationCode(providerEgress, def, app, {
+          code: args.code,
+          redirectUri: redirectUri(cfg),
+          codeVerifier: attempt.codeVerifier,
+          callbackParams: args.callbackParams,
+        });
+      } catch (err) {
+        throw crmFailure(err);
+      }
+      const pending = await ds.transaction(async (tx) => {
+        const again = await tx.findOne(CredentialVersion, { where: { reauthorizationId: row.id, attempt: args.attempt } });
+        if (again) return again;
+        return tx.save(
+          sealedCredentialRow(tx, ring, {
+            tenantId: row.tenantId,
+            integrationId: row.integrationId,
+            version: null,
+            state: 'pending',
+            credentials: {
+              secret: { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) },
+              identity: { accountId: '', userId: null, scopes: tokens.grantedScopes ?? [] },
+              expiresAt: tokens.expiresAt,
+              region: tokens.metadata.region ?? null,
+              baseUrl: tokens.metadata.apiBaseUrl ?? null,
+            },
+            reauthorizationId: row.id,
+            attempt: args.attempt,
+            metadata: { ...tokens.metadata, scopesReported: tokens.grantedScopes !== null },
+          }),
+        );
       });
-    } catch (err) {
-      throw crmFailure(err);
-    }
-    const pending = await this.ds.transaction(async (tx) => {
-      const again = await tx.findOne(CredentialVersion, { where: { reauthorizationId: row.id, attempt: args.attempt } });
-      if (again) return again;
-      return tx.save(
-        sealedCredentialRow(tx, this.ring, {
-          tenantId: row.tenantId,
-          integrationId: row.integrationId,
-          version: null,
-          state: 'pending',
-          credentials: {
-            secret: { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) },
-            identity: { accountId: '', userId: null, scopes: tokens.grantedScopes ?? [] },
-            expiresAt: tokens.expiresAt,
-            region: tokens.metadata.region ?? null,
-            baseUrl: tokens.metadata.apiBaseUrl ?? null,
-          },
-          reauthorizationId: row.id,
-          attempt: args.attempt,
-          metadata: { ...tokens.metadata, scopesReported: tokens.grantedScopes !== null },
-        }),
-      );
-    });
-    return { pendingCredentialId: pending.id, grantedScopes: tokens.grantedScopes, region: tokens.metadata.region ?? null };
-  }
+      return { pendingCredentialId: pending.id, grantedScopes: tokens.grantedScopes, region: tokens.metadata.region ?? null };
+    },
 
-  /**
-   * Validate before swap: who-am-I works with the new token, it is the same CRM account (unless an
-   * account change was allowed), and every required scope was granted. A rejected pending version is
-   * revoked so it can never be promoted.
-   */
-  async validatePendingCredentials(args: {
-    pendingCredentialId: string;
-    expectedAccountId: string | null;
-    requiredScopes: string[];
-  }): Promise<CrmIdentity> {
-    const repo = this.ds.getRepository(CredentialVersion);
-    const pending = await repo.findOneOrFail({ where: { id: args.pendingCredentialId } });
-    const integration = await this.ds.getRepository(Integration).findOneOrFail({ where: { id: pending.integrationId } });
-    const { def } = await this.oauthContext(pending.tenantId, integration.provider);
-    const secret = openCredentialSecret(this.ring, pending);
-    const reject = async (type: string, message: string) => {
-      await repo.update({ id: pending.id, state: 'pending' }, { state: 'revoked' });
-      return ApplicationFailure.create({ type, message, nonRetryable: true });
-    };
-    let identity: CrmIdentity;
-    try {
-      identity = await whoAmIWithAccessToken(def, { accessToken: secret.accessToken!, metadata: pending.metadata as Record<string, string> });
-    } catch (err) {
-      const failure = crmFailure(err);
-      if (failure.nonRetryable) throw await reject(failure.type ?? 'invalid_credentials', failure.message);
-      throw failure;
-    }
-    if (args.expectedAccountId !== null && identity.accountId !== args.expectedAccountId) {
-      throw await reject('account_mismatch', ERROR_MESSAGES.account_mismatch);
-    }
-    // The most precise answer wins: the CRM's own token info, else the token response, else (no
-    // provider report at all) what was asked for.
-    const reported = (pending.metadata as { scopesReported?: boolean }).scopesReported;
-    const granted = identity.scopes.length ? identity.scopes : reported ? pending.scopes : args.requiredScopes;
-    const missing = args.requiredScopes.filter((s) => !granted.includes(s));
-    if (missing.length) {
-      throw await reject('missing_scopes', `${ERROR_MESSAGES.missing_scopes} Missing: ${missing.join(', ')}.`);
-    }
-    await repo.update({ id: pending.id }, { accountId: identity.accountId, userId: identity.userId, scopes: granted });
-    return { ...identity, scopes: granted };
-  }
+    /**
+     * Validate before swap: who-am-I works with the new token, it is the same CRM account (unless an
+     * account change was allowed), and every required scope was granted. A rejected pending version is
+     * revoked so it can never be promoted.
+     */
+    async validatePendingCredentials(args: {
+      pendingCredentialId: string;
+      expectedAccountId: string | null;
+      requiredScopes: string[];
+    }): Promise<CrmIdentity> {
+      const repo = ds.getRepository(CredentialVersion);
+      const pending = await repo.findOneOrFail({ where: { id: args.pendingCredentialId } });
+      const integration = await ds.getRepository(Integration).findOneOrFail({ where: { id: pending.integrationId } });
+      const { def, egress: providerEgress } = await oauthContext(pending.tenantId, integration.provider);
+      const secret = openCredentialSecret(ring, pending);
+      const reject = async (type: string, message: string) => {
+        await repo.update({ id: pending.id, state: 'pending' }, { state: 'revoked' });
+        return ApplicationFailure.create({ type, message, nonRetryable: true });
+      };
+      let identity: CrmIdentity;
+      try {
+        identity = await whoAmIWithAccessToken(providerEgress, def, { accessToken: secret.accessToken!, metadata: pending.metadata as Record<string, string> });
+      } catch (err) {
+        const failure = crmFailure(err);
+        if (failure.nonRetryable) throw await reject(failure.type ?? 'invalid_credentials', failure.message);
+        throw failure;
+      }
+      if (args.expectedAccountId !== null && identity.accountId !== args.expectedAccountId) {
+        throw await reject('account_mismatch', ERROR_MESSAGES.account_mismatch);
+      }
+      // The most precise answer wins: the CRM's own token info, else the token response, else (no
+      // provider report at all) what was asked for.
+      const reported = (pending.metadata as { scopesReported?: boolean }).scopesReported;
+      const granted = identity.scopes.length ? identity.scopes : reported ? pending.scopes : args.requiredScopes;
+      const missing = args.requiredScopes.filter((s) => !granted.includes(s));
+      if (missing.length) {
+        throw await reject('missing_scopes', `${ERROR_MESSAGES.missing_scopes} Missing: ${missing.join(', ')}.`);
+      }
+      await repo.update({ id: pending.id }, { accountId: identity.accountId, userId: identity.userId, scopes: granted });
+      return { ...identity, scopes: granted };
+    },
+  };
 }

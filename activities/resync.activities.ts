@@ -1,11 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client } from '@temporalio/client';
-import { DataSource } from 'typeorm';
-import type { AppConfig } from '../libs/config/config';
-import { KeyRing } from '../libs/crypto/key-ring';
 import { openCredentialSecret } from '../libs/db/credential-store';
 import { AuditEvent, CredentialVersion, Integration, Resync, ResyncEntity } from '../libs/db/entities';
 import {
@@ -17,11 +11,11 @@ import {
   type ResyncStatus,
   type ResyncTrigger,
 } from '../libs/domain/resync';
-import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../libs/nest/tokens';
 import { CrmError } from '../libs/providers/errors';
-import { ProviderRegistry } from '../libs/providers/provider-registry';
 import { DEFAULT_PAGE_SIZE, type RecordPage, type RecordsClient, recordsClientFor } from '../libs/providers/records-client';
-import { ResyncRequestError, ResyncStarter } from '../libs/resync/resync-starter';
+import { ResyncRequestError } from '../libs/resync/resync-starter';
+import type { ActivityDeps } from './deps';
+import { countResyncPage } from './metrics';
 import { insertAudit } from './reauthorization.activities';
 
 /** Attempts per page inside one activity attempt for 429/5xx/network faults, before Temporal's retry takes over. */
@@ -59,250 +53,23 @@ function isCheckpoint(v: unknown): v is ImportCheckpoint {
 }
 
 /** The `fullResync` / `entityResync` activities: bookkeeping rows and the built-in importer. */
-@Injectable()
-export class ResyncActivities {
-  private readonly starter: ResyncStarter;
-
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
-    @Inject(APP_CONFIG) private readonly cfg: AppConfig,
-    private readonly providers: ProviderRegistry,
-    temporal: Client,
-  ) {
-    this.starter = new ResyncStarter(ds, cfg, providers, temporal);
-  }
-
-  /** After a re-authorization (opt-in): start the full re-sync, or join the running one. */
-  async startResync(args: {
-    resyncId: string;
-    tenantId: string;
-    integrationId: string;
-    trigger: ResyncTrigger;
-    reauthorizationId: string | null;
-  }): Promise<string> {
-    try {
-      const { resyncId } = await this.starter.start(args);
-      return resyncId;
-    } catch (err) {
-      if (err instanceof ResyncRequestError) {
-        throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: err.status !== 503 });
-      }
-      throw err;
-    }
-  }
-
-  async beginResync(args: {
-    resyncId: string;
-    tenantId: string;
-    integrationId: string;
-    trigger: ResyncTrigger;
-    reauthorizationId: string | null;
-    entities: EntityPlan[];
-  }): Promise<void> {
-    const execution = Context.current().info.workflowExecution;
-    await this.ds.transaction(async (tx) => {
-      const integration = await tx.findOne(Integration, { where: { id: args.integrationId, tenantId: args.tenantId } });
-      if (!integration) {
-        throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
-      }
-      // Only one `resync:<integrationId>` workflow runs at a time, and it is this one: any other
-      // row still "running" belongs to a workflow that was terminated. Close it honestly.
-      const stale = (await tx.query(
-        `UPDATE resyncs SET status = 'failed', completed_at = now() WHERE integration_id = $1 AND status = 'running' AND id <> $2 RETURNING id`,
-        [args.integrationId, args.resyncId],
-      )) as [Array<{ id: string }>, number];
-      const staleIds = stale[0].map((r) => r.id);
-      if (staleIds.length) {
-        await tx.query(
-          `UPDATE resync_entities SET status = 'failed', error_code = 'abandoned', error_message = 'The re-sync workflow stopped before this entity finished.', completed_at = now()
-            WHERE resync_id = ANY($1::uuid[]) AND status IN ('pending', 'running')`,
-          [staleIds],
-        );
-      }
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(Resync)
-        .values({
-          id: args.resyncId,
-          tenantId: args.tenantId,
-          integrationId: args.integrationId,
-          status: 'running',
-          trigger: args.trigger,
-          reauthorizationId: args.reauthorizationId,
-          entities: args.entities.map((e) => e.entity),
-          workflowId: execution?.workflowId ?? `resync:${args.integrationId}`,
-          runId: execution?.runId ?? null,
-        })
-        .orIgnore()
-        .execute();
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(ResyncEntity)
-        .values(args.entities.map((e) => ({ resyncId: args.resyncId, entity: e.entity, mode: e.mode, status: 'pending' as const })))
-        .orIgnore()
-        .execute();
-      await insertAudit(tx.getRepository(AuditEvent), {
-        tenantId: args.tenantId,
-        integrationId: args.integrationId,
-        type: 'resync.started',
-        data: { resyncId: args.resyncId, trigger: args.trigger, reauthorizationId: args.reauthorizationId, entities: args.entities },
-        dedupeKey: `resync:${args.resyncId}:started`,
-      });
-    });
-  }
-
-  async markResyncEntityRunning(args: { resyncId: string; entity: string }): Promise<void> {
-    await this.ds.query(
-      `UPDATE resync_entities SET status = 'running', started_at = COALESCE(started_at, now()) WHERE resync_id = $1 AND entity = $2 AND status = 'pending'`,
-      [args.resyncId, args.entity],
-    );
-  }
-
-  async finishResyncEntity(args: {
-    resyncId: string;
-    entity: string;
-    status: 'completed' | 'failed';
-    imported?: number;
-    updated?: number;
-    error?: ResyncError | null;
-  }): Promise<EntityResult> {
-    const error = args.status === 'failed' ? (args.error ?? { code: 'resync_failed', message: 'the entity re-sync failed' }) : null;
-    // Final is final: a retry, or a late report, changes nothing.
-    await this.ds.query(
-      `UPDATE resync_entities
-          SET status = $3, imported = COALESCE($4, imported), updated = COALESCE($5, updated),
-              error_code = $6, error_message = $7, started_at = COALESCE(started_at, now()), completed_at = now()
-        WHERE resync_id = $1 AND entity = $2 AND status NOT IN ('completed', 'failed')`,
-      [
-        args.resyncId,
-        args.entity,
-        args.status,
-        args.imported ?? null,
-        args.updated ?? null,
-        error ? error.code.slice(0, 100) : null,
-        error ? error.message.slice(0, MAX_MESSAGE) : null,
-      ],
-    );
-    const row = await this.ds.getRepository(ResyncEntity).findOne({ where: { resyncId: args.resyncId, entity: args.entity } });
-    if (!row) throw ApplicationFailure.create({ type: 'resync_not_found', message: `no ${args.entity} row for re-sync ${args.resyncId}`, nonRetryable: true });
-    return entityView(row);
-  }
-
-  async completeResync(args: { resyncId: string }): Promise<{ status: ResyncStatus; entities: EntityResult[] }> {
-    return this.ds.transaction(async (tx) => {
-      const resync = await tx.findOne(Resync, { where: { id: args.resyncId }, lock: { mode: 'pessimistic_write' } });
-      if (!resync) throw ApplicationFailure.create({ type: 'resync_not_found', message: `re-sync ${args.resyncId} not found`, nonRetryable: true });
-      const rows = await tx.find(ResyncEntity, { where: { resyncId: resync.id } });
-      rows.sort((a, b) => resync.entities.indexOf(a.entity) - resync.entities.indexOf(b.entity));
-      if (resync.status === 'running') {
-        resync.status = overallStatus(rows);
-        resync.completedAt = new Date();
-        await tx.save(resync);
-        await insertAudit(tx.getRepository(AuditEvent), {
-          tenantId: resync.tenantId,
-          integrationId: resync.integrationId,
-          type: `resync.${resync.status}`,
-          data: { resyncId: resync.id, entities: rows.map(entityView) },
-          dedupeKey: `resync:${resync.id}:finished`,
-        });
-      }
-      return { status: resync.status, entities: rows.map(entityView) };
-    });
-  }
-
-  /**
-   * The built-in importer of one entity type. Pages through the CRM; each page is upserted by
-   * external id in one transaction together with the entity's checkpoint (next cursor, pages and
-   * counts), then heartbeated. A retry (worker crash, timeout) resumes from the furthest of the
-   * heartbeat details and the committed checkpoint, so at most the page in flight is fetched again,
-   * and counts are never doubled: a re-applied page changes no row (`IS DISTINCT FROM`).
-   */
-  async importEntity(args: { resyncId: string; tenantId: string; integrationId: string; entity: string }): Promise<{
-    imported: number;
-    updated: number;
-    pages: number;
-  }> {
-    const ctx = Context.current();
-    const integration = await this.ds.getRepository(Integration).findOne({ where: { id: args.integrationId, tenantId: args.tenantId } });
-    if (!integration) throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
-    const row = await this.ds.getRepository(ResyncEntity).findOne({ where: { resyncId: args.resyncId, entity: args.entity } });
-    if (!row) throw ApplicationFailure.create({ type: 'resync_not_found', message: `no ${args.entity} row for re-sync ${args.resyncId}`, nonRetryable: true });
-
-    const committed: ImportCheckpoint = {
-      cursor: row.cursor,
-      pages: row.pages,
-      imported: row.imported,
-      updated: row.updated,
-      done: row.pages > 0 && row.cursor === null,
-    };
-    const beat = ctx.info.heartbeatDetails as unknown;
-    let cp = isCheckpoint(beat) && beat.pages > committed.pages ? beat : committed;
-    if (ctx.info.attempt > 1 || cp.pages > 0) {
-      ctx.log.info('resuming import', { entity: args.entity, attempt: ctx.info.attempt, pages: cp.pages, fromHeartbeat: cp !== committed });
-    }
-    if (cp.done) return { imported: cp.imported, updated: cp.updated, pages: cp.pages };
-
-    let bearer = await this.bearer(integration);
-    let client = await this.recordsClient(integration, bearer);
-    ctx.heartbeat(cp);
-    for (;;) {
-      let page: RecordPage | undefined;
-      const fetchStarted = Date.now();
-      for (let attempt = 1; !page; attempt++) {
-        try {
-          const from = cp;
-          page = await this.heartbeating(from, () => client.fetchPage(args.entity, from.cursor, { pageSize: DEFAULT_PAGE_SIZE, signal: ctx.cancellationSignal }));
-        } catch (err) {
-          if (!(err instanceof CrmError)) throw err;
-          if (err.kind === 'transient' && attempt < PAGE_ATTEMPTS) {
-            const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 500 * 2 ** (attempt - 1);
-            ctx.log.info('CRM asked us to slow down; retrying the page', { entity: args.entity, status: err.status, waitMs, attempt });
-            await this.pause(Math.min(waitMs, MAX_PAGE_WAIT_MS), cp);
-            continue;
-          }
-          if (err.kind === 'invalid_credentials' || err.kind === 'user_removed') {
-            // The credentials may have just been refreshed or re-authorized: try the current ones once.
-            const current = await this.bearer(integration);
-            if (current !== bearer && attempt < PAGE_ATTEMPTS) {
-              bearer = current;
-              client = await this.recordsClient(integration, bearer);
-              continue;
-            }
-          }
-          throw this.failure(err, args.entity);
-        }
-      }
-      if (page.nextCursor !== null && page.nextCursor === cp.cursor) {
-        throw ApplicationFailure.create({ type: 'crm_error', message: `The CRM returned the same ${args.entity} cursor twice.`, nonRetryable: true });
-      }
-      const storeStarted = Date.now();
-      const fetched = page;
-      const before = cp;
-      cp = await this.heartbeating(before, () => this.storePage(args, fetched, before));
-      ctx.heartbeat(cp);
-      ctx.log.debug('page imported', {
-        entity: args.entity,
-        page: cp.pages,
-        records: page.records.length,
-        fetchMs: storeStarted - fetchStarted,
-        storeMs: Date.now() - storeStarted,
-      });
-      if (cp.done) return { imported: cp.imported, updated: cp.updated, pages: cp.pages };
-    }
-  }
-
+export function createResyncActivities({
+  dataSource: ds,
+  credentialsKeyRing: ring,
+  config: cfg,
+  providers,
+  resyncStarter,
+  egress,
+}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'resyncStarter' | 'egress'>) {
   /** Upserts one page and advances the checkpoint, in one transaction. */
-  private async storePage(
+  async function storePage(
     args: { resyncId: string; tenantId: string; integrationId: string; entity: string },
     page: RecordPage,
     cp: ImportCheckpoint,
   ): Promise<ImportCheckpoint> {
     // A page repeating an id would make ON CONFLICT touch one row twice: keep the last version.
     const records = [...new Map(page.records.map((r) => [r.externalId, r])).values()];
-    const runner = this.ds.createQueryRunner();
+    const runner = ds.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
@@ -344,6 +111,8 @@ export class ResyncActivities {
         throw ApplicationFailure.create({ type: 'checkpoint_conflict', message: `the ${args.entity} checkpoint moved under us; resuming from it` });
       }
       await runner.commitTransaction();
+      // Per committed page: a retry resumes after the checkpoint, so no record is counted twice.
+      countResyncPage(args.entity, { imported, updated, unchanged: records.length - imported - updated });
       return next;
     } catch (err) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
@@ -354,7 +123,7 @@ export class ResyncActivities {
   }
 
   /** Keeps heartbeating while a slow CRM request or transaction runs, so it is not mistaken for a dead worker. */
-  private async heartbeating<T>(cp: ImportCheckpoint, fn: () => Promise<T>): Promise<T> {
+  async function heartbeating<T>(cp: ImportCheckpoint, fn: () => Promise<T>): Promise<T> {
     const ctx = Context.current();
     const timer = setInterval(() => ctx.heartbeat(cp), HEARTBEAT_EVERY_MS);
     try {
@@ -365,7 +134,7 @@ export class ResyncActivities {
   }
 
   /** Sleeps (cancellably) while heartbeating, so a long Retry-After does not look like a dead worker. */
-  private async pause(ms: number, cp: ImportCheckpoint): Promise<void> {
+  async function pause(ms: number, cp: ImportCheckpoint): Promise<void> {
     const ctx = Context.current();
     const end = Date.now() + ms;
     while (Date.now() < end) {
@@ -374,7 +143,7 @@ export class ResyncActivities {
     }
   }
 
-  private failure(err: CrmError, entity: string): ApplicationFailure {
+  function importFailure(err: CrmError, entity: string): ApplicationFailure {
     switch (err.kind) {
       case 'invalid_credentials':
       case 'user_removed':
@@ -384,6 +153,8 @@ export class ResyncActivities {
           message: `The CRM rejected the integration's credentials while importing ${entity} (HTTP ${err.status ?? '?'}). Re-authorize the integration, then retry the re-sync.`,
           nonRetryable: true,
         });
+      case 'url_not_allowed':
+        return ApplicationFailure.create({ type: 'url_not_allowed', message: `Importing ${entity}: ${err.message}.`, nonRetryable: true });
       case 'transient':
         return ApplicationFailure.create({
           type: 'crm_unavailable',
@@ -397,11 +168,11 @@ export class ResyncActivities {
   }
 
   /** `apiToken ?? accessToken` of the integration's active credential version (decrypted here, never returned). */
-  private async bearer(integration: Integration): Promise<string> {
-    const fresh = await this.ds.getRepository(Integration).findOne({ where: { id: integration.id } });
+  async function activeBearer(integration: Integration): Promise<string> {
+    const fresh = await ds.getRepository(Integration).findOne({ where: { id: integration.id } });
     const version = fresh?.credentialVersion ?? null;
-    const cred = version === null ? null : await this.ds.getRepository(CredentialVersion).findOne({ where: { integrationId: integration.id, version, state: 'active' } });
-    const secret = cred ? openCredentialSecret(this.ring, cred) : null;
+    const cred = version === null ? null : await ds.getRepository(CredentialVersion).findOne({ where: { integrationId: integration.id, version, state: 'active' } });
+    const secret = cred ? openCredentialSecret(ring, cred) : null;
     const bearer = secret?.apiToken ?? secret?.accessToken;
     if (!bearer) {
       throw ApplicationFailure.create({ type: 'invalid_credentials', message: 'The integration has no active credentials to import with.', nonRetryable: true });
@@ -409,9 +180,9 @@ export class ResyncActivities {
     return bearer;
   }
 
-  private async recordsClient(integration: Integration, bearer: string): Promise<RecordsClient> {
-    const provider = await this.providers.resolve(integration.tenantId, integration.provider);
-    const client = provider ? recordsClientFor(provider, { sandboxCrmUrl: this.cfg.sandboxCrmUrl, crmMode: this.cfg.crmMode }, { bearer }) : null;
+  async function recordsClient(integration: Integration, bearer: string): Promise<RecordsClient> {
+    const provider = await providers.resolve(integration.tenantId, integration.provider);
+    const client = provider ? recordsClientFor(provider, { sandboxCrmUrl: cfg.sandboxCrmUrl, crmMode: cfg.crmMode }, { bearer }, egress.forProvider(provider)) : null;
     if (!client) {
       throw ApplicationFailure.create({
         type: 'importer_unavailable',
@@ -421,4 +192,227 @@ export class ResyncActivities {
     }
     return client;
   }
+
+  return {
+    /** After a re-authorization (opt-in): start the full re-sync, or join the running one. */
+    async startResync(args: {
+      resyncId: string;
+      tenantId: string;
+      integrationId: string;
+      trigger: ResyncTrigger;
+      reauthorizationId: string | null;
+    }): Promise<string> {
+      try {
+        const { resyncId } = await resyncStarter.start(args);
+        return resyncId;
+      } catch (err) {
+        if (err instanceof ResyncRequestError) {
+          throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: err.status !== 503 });
+        }
+        throw err;
+      }
+    },
+
+    async beginResync(args: {
+      resyncId: string;
+      tenantId: string;
+      integrationId: string;
+      trigger: ResyncTrigger;
+      reauthorizationId: string | null;
+      entities: EntityPlan[];
+    }): Promise<void> {
+      const execution = Context.current().info.workflowExecution;
+      await ds.transaction(async (tx) => {
+        const integration = await tx.findOne(Integration, { where: { id: args.integrationId, tenantId: args.tenantId } });
+        if (!integration) {
+          throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
+        }
+        // Only one `resync:<integrationId>` workflow runs at a time, and it is this one: any other
+        // row still "running" belongs to a workflow that was terminated. Close it honestly.
+        const stale = (await tx.query(
+          `UPDATE resyncs SET status = 'failed', completed_at = now() WHERE integration_id = $1 AND status = 'running' AND id <> $2 RETURNING id`,
+          [args.integrationId, args.resyncId],
+        )) as [Array<{ id: string }>, number];
+        const staleIds = stale[0].map((r) => r.id);
+        if (staleIds.length) {
+          await tx.query(
+            `UPDATE resync_entities SET status = 'failed', error_code = 'abandoned', error_message = 'The re-sync workflow stopped before this entity finished.', completed_at = now()
+              WHERE resync_id = ANY($1::uuid[]) AND status IN ('pending', 'running')`,
+            [staleIds],
+          );
+        }
+        await tx
+          .createQueryBuilder()
+          .insert()
+          .into(Resync)
+          .values({
+            id: args.resyncId,
+            tenantId: args.tenantId,
+            integrationId: args.integrationId,
+            status: 'running',
+            trigger: args.trigger,
+            reauthorizationId: args.reauthorizationId,
+            entities: args.entities.map((e) => e.entity),
+            workflowId: execution?.workflowId ?? `resync:${args.integrationId}`,
+            runId: execution?.runId ?? null,
+          })
+          .orIgnore()
+          .execute();
+        await tx
+          .createQueryBuilder()
+          .insert()
+          .into(ResyncEntity)
+          .values(args.entities.map((e) => ({ resyncId: args.resyncId, entity: e.entity, mode: e.mode, status: 'pending' as const })))
+          .orIgnore()
+          .execute();
+        await insertAudit(tx.getRepository(AuditEvent), {
+          tenantId: args.tenantId,
+          integrationId: args.integrationId,
+          type: 'resync.started',
+          data: { resyncId: args.resyncId, trigger: args.trigger, reauthorizationId: args.reauthorizationId, entities: args.entities },
+          dedupeKey: `resync:${args.resyncId}:started`,
+        });
+      });
+    },
+
+    async markResyncEntityRunning(args: { resyncId: string; entity: string }): Promise<void> {
+      await ds.query(
+        `UPDATE resync_entities SET status = 'running', started_at = COALESCE(started_at, now()) WHERE resync_id = $1 AND entity = $2 AND status = 'pending'`,
+        [args.resyncId, args.entity],
+      );
+    },
+
+    async finishResyncEntity(args: {
+      resyncId: string;
+      entity: string;
+      status: 'completed' | 'failed';
+      imported?: number;
+      updated?: number;
+      error?: ResyncError | null;
+    }): Promise<EntityResult> {
+      const error = args.status === 'failed' ? (args.error ?? { code: 'resync_failed', message: 'the entity re-sync failed' }) : null;
+      // Final is final: a retry, or a late report, changes nothing.
+      await ds.query(
+        `UPDATE resync_entities
+            SET status = $3, imported = COALESCE($4, imported), updated = COALESCE($5, updated),
+                error_code = $6, error_message = $7, started_at = COALESCE(started_at, now()), completed_at = now()
+          WHERE resync_id = $1 AND entity = $2 AND status NOT IN ('completed', 'failed')`,
+        [
+          args.resyncId,
+          args.entity,
+          args.status,
+          args.imported ?? null,
+          args.updated ?? null,
+          error ? error.code.slice(0, 100) : null,
+          error ? error.message.slice(0, MAX_MESSAGE) : null,
+        ],
+      );
+      const row = await ds.getRepository(ResyncEntity).findOne({ where: { resyncId: args.resyncId, entity: args.entity } });
+      if (!row) throw ApplicationFailure.create({ type: 'resync_not_found', message: `no ${args.entity} row for re-sync ${args.resyncId}`, nonRetryable: true });
+      return entityView(row);
+    },
+
+    async completeResync(args: { resyncId: string }): Promise<{ status: ResyncStatus; entities: EntityResult[] }> {
+      return ds.transaction(async (tx) => {
+        const resync = await tx.findOne(Resync, { where: { id: args.resyncId }, lock: { mode: 'pessimistic_write' } });
+        if (!resync) throw ApplicationFailure.create({ type: 'resync_not_found', message: `re-sync ${args.resyncId} not found`, nonRetryable: true });
+        const rows = await tx.find(ResyncEntity, { where: { resyncId: resync.id } });
+        rows.sort((a, b) => resync.entities.indexOf(a.entity) - resync.entities.indexOf(b.entity));
+        if (resync.status === 'running') {
+          resync.status = overallStatus(rows);
+          resync.completedAt = new Date();
+          await tx.save(resync);
+          await insertAudit(tx.getRepository(AuditEvent), {
+            tenantId: resync.tenantId,
+            integrationId: resync.integrationId,
+            type: `resync.${resync.status}`,
+            data: { resyncId: resync.id, entities: rows.map(entityView) },
+            dedupeKey: `resync:${resync.id}:finished`,
+          });
+        }
+        return { status: resync.status, entities: rows.map(entityView) };
+      });
+    },
+
+    /**
+     * The built-in importer of one entity type. Pages through the CRM; each page is upserted by
+     * external id in one transaction together with the entity's checkpoint (next cursor, pages and
+     * counts), then heartbeated. A retry (worker crash, timeout) resumes from the furthest of the
+     * heartbeat details and the committed checkpoint, so at most the page in flight is fetched again,
+     * and counts are never doubled: a re-applied page changes no row (`IS DISTINCT FROM`).
+     */
+    async importEntity(args: { resyncId: string; tenantId: string; integrationId: string; entity: string }): Promise<{
+      imported: number;
+      updated: number;
+      pages: number;
+    }> {
+      const ctx = Context.current();
+      const integration = await ds.getRepository(Integration).findOne({ where: { id: args.integrationId, tenantId: args.tenantId } });
+      if (!integration) throw ApplicationFailure.create({ type: 'integration_not_found', message: 'integration no longer exists', nonRetryable: true });
+      const row = await ds.getRepository(ResyncEntity).findOne({ where: { resyncId: args.resyncId, entity: args.entity } });
+      if (!row) throw ApplicationFailure.create({ type: 'resync_not_found', message: `no ${args.entity} row for re-sync ${args.resyncId}`, nonRetryable: true });
+
+      const committed: ImportCheckpoint = {
+        cursor: row.cursor,
+        pages: row.pages,
+        imported: row.imported,
+        updated: row.updated,
+        done: row.pages > 0 && row.cursor === null,
+      };
+      const beat = ctx.info.heartbeatDetails as unknown;
+      let cp = isCheckpoint(beat) && beat.pages > committed.pages ? beat : committed;
+      if (ctx.info.attempt > 1 || cp.pages > 0) {
+        ctx.log.info('resuming import', { entity: args.entity, attempt: ctx.info.attempt, pages: cp.pages, fromHeartbeat: cp !== committed });
+      }
+      if (cp.done) return { imported: cp.imported, updated: cp.updated, pages: cp.pages };
+
+      let bearer = await activeBearer(integration);
+      let client = await recordsClient(integration, bearer);
+      ctx.heartbeat(cp);
+      for (;;) {
+        let page: RecordPage | undefined;
+        const fetchStarted = Date.now();
+        for (let attempt = 1; !page; attempt++) {
+          try {
+            const from = cp;
+            page = await heartbeating(from, () => client.fetchPage(args.entity, from.cursor, { pageSize: DEFAULT_PAGE_SIZE, signal: ctx.cancellationSignal }));
+          } catch (err) {
+            if (!(err instanceof CrmError)) throw err;
+            if (err.kind === 'transient' && attempt < PAGE_ATTEMPTS) {
+              const waitMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 500 * 2 ** (attempt - 1);
+              ctx.log.info('CRM asked us to slow down; retrying the page', { entity: args.entity, status: err.status, waitMs, attempt });
+              await pause(Math.min(waitMs, MAX_PAGE_WAIT_MS), cp);
+              continue;
+            }
+            if (err.kind === 'invalid_credentials' || err.kind === 'user_removed') {
+              // The credentials may have just been refreshed or re-authorized: try the current ones once.
+              const current = await activeBearer(integration);
+              if (current !== bearer && attempt < PAGE_ATTEMPTS) {
+                bearer = current;
+                client = await recordsClient(integration, bearer);
+                continue;
+              }
+            }
+            throw importFailure(err, args.entity);
+          }
+        }
+        if (page.nextCursor !== null && page.nextCursor === cp.cursor) {
+          throw ApplicationFailure.create({ type: 'crm_error', message: `The CRM returned the same ${args.entity} cursor twice.`, nonRetryable: true });
+        }
+        const storeStarted = Date.now();
+        const fetched = page;
+        const before = cp;
+        cp = await heartbeating(before, () => storePage(args, fetched, before));
+        ctx.heartbeat(cp);
+        ctx.log.debug('page imported', {
+          entity: args.entity,
+          page: cp.pages,
+          records: page.records.length,
+          fetchMs: storeStarted - fetchStarted,
+          storeMs: Date.now() - storeStarted,
+        });
+        if (cp.done) return { imported: cp.imported, updated: cp.updated, pages: cp.pages };
+      }
+    },
+  };
 }

@@ -13,12 +13,14 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BENCH_SECTION, loadSections } from '../libs/config/config';
 import { configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
 
-const N1 = Number(process.env.BENCH_N1 ?? 30);
-const N20 = Number(process.env.BENCH_N20 ?? 100);
-const FLEET = Number(process.env.BENCH_FLEET ?? 40);
+const bench = loadSections({ bench: BENCH_SECTION }).bench;
+const N1 = bench.reauthorizationsAtConcurrency1;
+const N20 = bench.reauthorizationsAtConcurrency20;
+const FLEET = bench.refreshFleetSize;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

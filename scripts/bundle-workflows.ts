@@ -5,10 +5,16 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../libs/temporal/encryption-codec';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../libs/temporal/workflow-interceptors';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // Failures raised inside workflows are converted in the sandbox: it needs the same converter.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    // Log ids of every workflow and of the activities it schedules.
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} } as never,
   });
   const out = path.resolve(__dirname, '..', 'workflow-bundle.js');

@@ -2,12 +2,17 @@
  * `npm run temporal:cli`: make sure the Temporal CLI dev server binary is available (found, or built
  * once with `go install` and cached under ~/.cache). Used by `.ci/run`, `npm test` and `npm start`.
  */
+import { DEV_TOOLS_SECTION, loadSections } from '../libs/config/config';
+import { SETTINGS } from '../libs/config/settings';
 import { provisionTemporalCli } from '../libs/temporal/dev-server';
 
-if (process.env.TEMPORAL_ADDRESS) {
-  console.log(`TEMPORAL_ADDRESS=${process.env.TEMPORAL_ADDRESS}: using that server, no CLI needed`);
+// Only the settings this script acts on: a wrong API setting is the API's start to report.
+const { temporalAddress, devTools } = loadSections({ temporalAddress: (read) => read(SETTINGS.TEMPORAL_ADDRESS), devTools: DEV_TOOLS_SECTION });
+
+if (temporalAddress) {
+  console.log(`TEMPORAL_ADDRESS=${temporalAddress}: using that server, no CLI needed`);
 } else {
-  const cli = provisionTemporalCli();
+  const cli = provisionTemporalCli(process.cwd(), console.log, devTools);
   if (cli) console.log(`temporal CLI: ${cli.path} (${cli.source})`);
   else console.log('temporal CLI: not found and Go is missing; the SDK download will be used as a last resort');
 }

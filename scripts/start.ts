@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateApiKey } from '../apps/api/auth/api-keys.service';
-import { loadConfig } from '../libs/config/config';
+import { codecCorsOrigins } from '../apps/api/codec/codec-cors';
+import { startDevUiCodec, type DevUiCodec } from '../apps/api/codec/dev-ui-codec';
+import { APP_SECTION, DEV_TOOLS_SECTION, loadSections, START_SECTION } from '../libs/config/config';
 import { resolveKeySpecs } from '../libs/crypto/key-ring';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../libs/dev/embedded-postgres';
 import { spawnService, waitForHttp, type ServiceProcess } from '../libs/dev/service-process';
@@ -24,11 +26,14 @@ let shutdownRef: ((code: number) => Promise<never>) | undefined;
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   process.chdir(root);
-  const cfg = loadConfig();
+  // After chdir: DATA_DIR is relative to the project. All settings are checked here, before anything starts.
+  const { app: cfg, start, devTools } = loadSections({ app: APP_SECTION, start: START_SECTION, devTools: DEV_TOOLS_SECTION });
   fs.mkdirSync(cfg.dataDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: cfg.dataDir, LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' };
+  // The children get our environment (and so every setting given to us), made explicit where we decided.
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: cfg.dataDir, LOG_FORMAT: cfg.logFormat ?? 'pretty' };
 
   let temporal: DevServer | undefined;
+  let uiCodec: DevUiCodec | undefined;
   let pg: EmbeddedPg | undefined;
   const services: ServiceProcess[] = [];
   let stopping = false;
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
     say('start', 'shutting down…');
     for (const s of [...services].reverse()) await s.stop();
     if (temporal) await temporal.stop();
+    if (uiCodec) await uiCodec.close();
     if (pg) await pg.stop().catch(() => undefined);
     say('start', 'stopped');
     process.exit(code);
@@ -55,11 +61,21 @@ async function main(): Promise<void> {
     fs.writeFileSync(keyFile, `${devKey}\n`, { mode: 0o600 });
     env.BOOTSTRAP_API_KEYS = `dev:${devKey}`;
   }
-  resolveKeySpecs(cfg); // generate dev encryption keys once, before API and worker race for them
+  // Dev operator key for the API's /codec/* (Temporal CLI: --codec-auth), kept like the dev API key.
+  let devOperatorKey: string | undefined;
+  if (!cfg.operatorApiKeys) {
+    const keyFile = path.join(cfg.dataDir, 'dev-operator-key');
+    devOperatorKey = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : generateApiKey().replace(/^rk_/, 'op_');
+    fs.writeFileSync(keyFile, `${devOperatorKey}\n`, { mode: 0o600 });
+    env.OPERATOR_API_KEYS = devOperatorKey;
+  }
+  const keys = resolveKeySpecs(cfg); // generate dev encryption keys once, before API and worker race for them
 
   if (!cfg.temporalAddress) {
-    const cli = provisionTemporalCli(root, (m) => say('start', m));
+    const cli = provisionTemporalCli(root, (m) => say('start', m), devTools);
     if (!cli) throw new Error('The Temporal CLI is missing and Go is not installed: set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
+    // The dev UI cannot send an API key: it gets its own redacting codec on loopback (see dev-ui-codec.ts).
+    uiCodec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
     say('start', `starting Temporal dev server (${cli.path})…`);
     temporal = await startDevServer({
       cliPath: cli.path,
@@ -68,6 +84,7 @@ async function main(): Promise<void> {
       uiPort: cfg.temporalUiPort,
       namespace: cfg.temporalNamespace,
       logFile: path.join(cfg.dataDir, 'logs', 'temporal.log'),
+      uiCodecEndpoint: uiCodec.url,
     });
     temporal.process.on('exit', (c) => {
       if (!stopping) {
@@ -97,7 +114,7 @@ async function main(): Promise<void> {
     return svc;
   };
 
-  if (process.env.SANDBOX_CRM !== 'off') {
+  if (start.launchSandboxCrm) {
     const sbx = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
     await waitForHttp(`${cfg.sandboxCrmUrl}/health`, 30_000, sbx.child);
   }
@@ -109,9 +126,12 @@ async function main(): Promise<void> {
     '',
     'Reauthorization engine is up.',
     `  API            ${cfg.publicUrl}   (OpenAPI docs: ${cfg.publicUrl}/docs)`,
-    `  Temporal UI    ${temporal?.uiUrl ?? '(external Temporal: ' + env.TEMPORAL_ADDRESS + ')'}`,
+    `  Temporal UI    ${temporal?.uiUrl ?? '(external Temporal: ' + env.TEMPORAL_ADDRESS + ')'}${uiCodec ? `   (decodes through ${uiCodec.url}, credentials redacted)` : ''}`,
     `  Sandbox CRM    ${cfg.sandboxCrmUrl}`,
     devKey ? `  Dev API key    ${devKey}   (also in ${path.relative(root, cfg.dataDir)}/dev-api-key)` : '  API keys       from BOOTSTRAP_API_KEYS',
+    devOperatorKey
+      ? `  Operator key   ${devOperatorKey}   (for ${cfg.publicUrl}/codec only; also in ${path.relative(root, cfg.dataDir)}/dev-operator-key)`
+      : '  Operator keys  from OPERATOR_API_KEYS',
     '',
     'Press Ctrl-C to stop everything.',
     '',

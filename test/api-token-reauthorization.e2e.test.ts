@@ -3,15 +3,14 @@
  * worker and API processes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { api, connectedIntegration, sandboxAccount, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
 
 describe('API-token reauthorization', () => {
   let sys: TestSystem;
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 

@@ -1,15 +1,16 @@
 /**
  * Custom providers end to end, configured only through `PUT /v1/providers/:key` and talking to
  * servers that have nothing to do with the sandbox CRM: a real OpenID Connect server
- * (`oidc-provider`, in-process) and a plain `node:http` API-token service with its own who-am-I.
+ * (`oidc-provider`, in its own process) and a plain `node:http` API-token service with its own who-am-I.
  * Real Temporal, Postgres, worker and API processes; HTTP all the way.
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { after, before, describe, test } from 'node:test';
 import { freePort } from '../libs/temporal/dev-server';
+import { beginAttempt } from './support/oauth';
 import { signInAndConsent, startOidcServer, type OidcServer } from './support/oidc-server';
 import { api, startSystem, type TestSystem } from './support/system';
+import { TEST_PEER_HOST, testPeerUrl } from './support/test-network';
 
 const OIDC_KEY = 'acme-oidc';
 const KEYS_KEY = 'acme-keys';
@@ -45,10 +46,10 @@ async function startKeysServer(): Promise<KeysServer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, TEST_PEER_HOST, () => resolve());
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: testPeerUrl(port),
     requests,
     close: () =>
       new Promise<void>((resolve) => {
@@ -81,7 +82,7 @@ describe('custom providers (PUT /v1/providers/:key), against servers that are no
   let keys: KeysServer;
   let callbackUrl: string;
 
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
     callbackUrl = `${sys.apiUrl}/oauth/callback`;
     [oidc, keys] = await Promise.all([
@@ -96,7 +97,7 @@ describe('custom providers (PUT /v1/providers/:key), against servers that are no
       startKeysServer(),
     ]);
   });
-  after(async () => {
+  afterAll(async () => {
     await oidc?.close();
     await keys?.close();
     await sys?.stop();
@@ -106,8 +107,10 @@ describe('custom providers (PUT /v1/providers/:key), against servers that are no
   async function oidcRoundTrip(integrationId: string, login: string) {
     const started = await api(sys, 'POST', `/v1/integrations/${integrationId}/reauthorizations`, { key: sys.keyA, body: {} });
     assert.ok(started.status === 201 || started.status === 200, started.text);
-    const redirectTo = await signInAndConsent(started.body.authorizeUrl, login, callbackUrl);
-    const page = await fetch(redirectTo, { redirect: 'manual' });
+    // The browser continues from the link (which binds the attempt to it), then signs in at the OIDC server.
+    const attempt = await beginAttempt(started.body.linkUrl);
+    const redirectTo = await signInAndConsent(attempt.authorizeUrl, login, callbackUrl);
+    const page = await fetch(redirectTo, { redirect: 'manual', headers: { cookie: attempt.cookie } });
     const html = await page.text();
     const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.body.id}`, { key: sys.keyA })).body;
     return { started: started.body, redirectTo, page: { status: page.status, html }, status };

@@ -3,15 +3,16 @@
  * reauthorization still completes, with exactly one swap.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, connectedIntegration, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
+import { activityExecutions } from './support/activity-history';
+import { diagnostic } from './support/diagnostic';
+import { api, type ApiResponse, connectedIntegration, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
 
 describe('durability of the reauthorization workflow', () => {
   let sys: TestSystem;
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 
@@ -63,18 +64,44 @@ describe('durability of the reauthorization workflow', () => {
   test('worker SIGKILLed right after the swap committed: the retried swap is recognised, never applied twice', async () => {
     const { accountId, integration } = await connectedIntegration(sys);
     const started = await api(sys, 'POST', `/v1/integrations/${integration.id}/reauthorizations`, { key: sys.keyA, body: {} });
+    const reauthorizationId: string = started.body.id;
     const token = await sandboxToken(sys, accountId);
-    const pending = api(sys, 'POST', `/v1/reauthorizations/${started.body.id}/api-token`, { key: sys.keyA, body: { apiToken: token } });
-    // Kill as soon as the swap is visible in Postgres, before the workflow can record the activity result.
-    await waitFor(
-      'swap committed',
-      async () => {
-        const r = await sys.pg.query('SELECT 1 FROM credential_versions WHERE reauthorization_id = $1', [started.body.id]);
-        return r.rowCount === 1;
-      },
-      20_000,
-    );
-    await sys.killWorker();
+
+    // The kill must land after the swap's transaction committed in Postgres but before Temporal
+    // recorded the activity's completion — a window of microseconds. A deferred trigger widens it:
+    // it sleeps at COMMIT time, so the worker sits waiting for its COMMIT to return. The worker is
+    // frozen (SIGSTOP) during that sleep, the commit then completes without it, and it is killed
+    // before it could report anything: Temporal must run the swap again on the new worker.
+    const trigger = `hold_swap_commit_${integration.id.replace(/\W/g, '_')}`;
+    await sys.pg.query(`
+      CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.reauthorization_id = ${sys.pg.escapeLiteral(reauthorizationId)} AND NEW.state = 'active' THEN PERFORM pg_sleep(3); END IF;
+        RETURN NULL;
+      END $$;
+      CREATE CONSTRAINT TRIGGER ${trigger} AFTER INSERT OR UPDATE ON credential_versions
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${trigger}();`);
+    let pending: Promise<ApiResponse>;
+    try {
+      pending = api(sys, 'POST', `/v1/reauthorizations/${reauthorizationId}/api-token`, { key: sys.keyA, body: { apiToken: token } });
+      await waitFor(
+        'the swap committing (held by the trigger)',
+        async () => (await sys.pg.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`)).rowCount === 1,
+        20_000,
+      );
+      sys.worker.child.kill('SIGSTOP');
+      await waitFor(
+        'swap committed',
+        async () => {
+          const r = await sys.pg.query('SELECT 1 FROM credential_versions WHERE reauthorization_id = $1', [reauthorizationId]);
+          return r.rowCount === 1;
+        },
+        20_000,
+      );
+      await sys.killWorker();
+    } finally {
+      await sys.pg.query(`DROP TRIGGER IF EXISTS ${trigger} ON credential_versions; DROP FUNCTION IF EXISTS ${trigger}();`);
+    }
     await sys.startWorker();
     const submitted = await pending;
     assert.equal(submitted.status, 200, submitted.text);
@@ -83,5 +110,16 @@ describe('durability of the reauthorization workflow', () => {
       { version: 1, state: 'superseded' },
       { version: 2, state: 'active' },
     ]);
+
+    // The history proves the retry happened and was recognised: one swap asked for, run a second
+    // time by Temporal after the kill, and that second run found the committed swap.
+    const swaps = await activityExecutions(sys.client, `reauth:${integration.id}`, 'swapCredentials');
+    assert.equal(swaps.length, 1, `the workflow scheduled swapCredentials once: ${JSON.stringify(swaps)}`);
+    assert.equal(swaps[0].status, 'completed');
+    assert.equal(swaps[0].attempt, 2, 'the kill landed between the commit and Temporal recording it, so Temporal ran the swap again');
+    assert.equal((swaps[0].result as { alreadySwapped: boolean }).alreadySwapped, true, 'the retried swap found the committed one and applied nothing');
+    const swapEvents = await sys.pg.query(`SELECT count(*)::int AS n FROM audit_events WHERE integration_id = $1 AND type = 'credentials.swapped'`, [integration.id]);
+    assert.equal(swapEvents.rows[0].n, 1, 'one credentials.swapped event');
+    diagnostic(`swapCredentials closed on attempt ${swaps[0].attempt} with ${JSON.stringify(swaps[0].result)}`);
   });
 });

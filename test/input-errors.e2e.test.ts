@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { api, type ApiResponse, connectedIntegration, sandboxAccount, startSystem, type TestSystem } from './support/system';
 
@@ -74,7 +73,7 @@ describe('bad input is a 4xx with the error shape, and writes nothing', () => {
     assert.deepEqual((await sys.pg.query('SELECT * FROM reauthorizations WHERE id = $1', [reauthId])).rows[0], reauthRow);
   };
 
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
     const { integration } = await connectedIntegration(sys);
     integrationId = integration.id;
@@ -87,7 +86,7 @@ describe('bad input is a 4xx with the error shape, and writes nothing', () => {
     reauthRow = (await sys.pg.query('SELECT * FROM reauthorizations WHERE id = $1', [reauthId])).rows[0];
     assert.equal(reauthRow.phase, 'awaiting_user');
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 
@@ -286,7 +285,8 @@ describe('bad input is a 4xx with the error shape, and writes nothing', () => {
         ['GET', '/v1/nope', undefined],
         ['GET', '/v2/integrations', undefined],
         ['POST', '/v1/integrations/x/y/z', {}],
-        ['DELETE', `/v1/integrations/${integrationId}`, undefined],
+        // (DELETE /v1/integrations/:id exists: it deletes the integration, covered by test/lifecycle.e2e.test.ts.)
+        ['DELETE', `/v1/integrations/${integrationId}/reauthorizations`, undefined],
         ['PUT', `/v1/integrations/${integrationId}`, { displayName: 'x' }],
         ['DELETE', `/v1/reauthorizations/${reauthId}`, undefined],
         ['GET', `/v1/reauthorizations/${reauthId}/cancel`, undefined],
@@ -455,7 +455,7 @@ describe('bad input is a 4xx with the error shape, and writes nothing', () => {
   });
 
   describe('property: arbitrary JSON bodies never cause a 5xx', () => {
-    after(() => {
+    afterAll(() => {
       for (const [k, n] of [...tally].sort()) console.log(`# ${n}\t${k}`);
     });
     /** Values that look like the DTOs, so the validators (not just the object check) are exercised. */

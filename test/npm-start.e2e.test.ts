@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
 import { freePort } from '../libs/temporal/dev-server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT } from './support/paths';
+import { diagnostic } from './support/diagnostic';
 
 function descendants(pid: number): number[] {
   const out = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
@@ -52,9 +51,9 @@ describe('npm start', () => {
   fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(ROOT, '.data', 'start-test-'));
   fs.chmodSync(dataDir, 0o755);
-  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  test('brings the system up, the README walk-through works against it, Ctrl-C leaves nothing behind', { timeout: 240_000 }, async (t) => {
+  test('brings the system up, the README walk-through works against it, Ctrl-C leaves nothing behind', async () => {
     const t0 = Date.now();
     const ports = { api: await freePort(), crm: await freePort(), temporal: await freePort(), ui: await freePort(), pg: await freePort() };
     const env: NodeJS.ProcessEnv = {
@@ -82,7 +81,7 @@ describe('npm start', () => {
         if (Date.now() > deadline) assert.fail(`npm start did not come up:\n${output.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
-      t.diagnostic(`up after ${Date.now() - t0} ms`);
+      diagnostic(`up after ${Date.now() - t0} ms`);
       const devKey = fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim();
       assert.ok(output.includes(devKey), 'the dev API key is printed');
       assert.ok(output.includes(`http://localhost:${ports.api}`), 'the API URL is printed');
@@ -97,7 +96,7 @@ describe('npm start', () => {
         env: { ...process.env, API: `http://localhost:${ports.api}`, CRM: `http://localhost:${ports.crm}`, DATA_DIR: dataDir },
         timeout: 60_000,
       });
-      t.diagnostic(`walk-through done after ${Date.now() - t0} ms`);
+      diagnostic(`walk-through done after ${Date.now() - t0} ms`);
       assert.equal(run.status, 0, `walk-through failed:\n${run.stdout}\n${run.stderr}`);
       // The last block prints the integration after the swap: version 2, config untouched.
       assert.match(run.stdout, /"version": 2/);
@@ -121,7 +120,7 @@ describe('npm start', () => {
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 60_000)))]);
       clearTimeout(timer);
-      t.diagnostic(`stopped after ${Date.now() - t0} ms`);
+      diagnostic(`stopped after ${Date.now() - t0} ms`);
       const left = tree.filter(alive);
       for (const pid of left) process.kill(pid, 'SIGKILL');
       assert.notEqual(code, 'timeout', 'npm start stopped on SIGINT');
@@ -129,5 +128,5 @@ describe('npm start', () => {
       assert.ok(tree.length >= 4, `started its processes (${tree.length})`);
       assert.deepEqual(left, [], 'no process left behind');
     }
-  });
+  }, 240_000);
 });

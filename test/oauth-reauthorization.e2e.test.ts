@@ -3,11 +3,12 @@
  * Pipedrive and Zoho: real Temporal, Postgres, worker and API processes, HTTP all the way.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import {
+  beginAttempt,
   configureOAuthApp,
   connectedOAuthIntegration,
   consent,
+  continueToCrm,
   crmAccount,
   followCallback,
   oauthRoundTrip,
@@ -23,11 +24,11 @@ const SHAPES: Shape[] = ['hubspot', 'salesforce', 'pipedrive', 'zoho'];
 describe('OAuth reauthorization', () => {
   let sys: TestSystem;
   const apps: Partial<Record<Shape, { clientId: string; clientSecret: string }>> = {};
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
     for (const shape of SHAPES) apps[shape] = await configureOAuthApp(sys, shape);
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 
@@ -39,9 +40,10 @@ describe('OAuth reauthorization', () => {
       assert.equal(integration.status, 'active');
       assert.equal(integration.credentials.version, 1);
 
-      const { started, page, status } = await oauthRoundTrip(sys, integration.id, acct.userId);
+      const { started, attempt, page, status } = await oauthRoundTrip(sys, integration.id, acct.userId);
       assert.equal(started.authType, 'oauth2');
       assert.ok(started.authorizeUrl.startsWith(sys.sandboxUrl), started.authorizeUrl);
+      assert.equal(attempt.authorizeUrl, started.authorizeUrl, 'the link continues to the attempt the API reported');
       const authorize = new URL(started.authorizeUrl);
       assert.equal(authorize.searchParams.get('redirect_uri'), `${sys.apiUrl}/oauth/callback`);
       assert.ok(authorize.searchParams.get('state')!.length >= 22);
@@ -74,6 +76,10 @@ describe('OAuth reauthorization', () => {
     assert.equal(cont.status, 302);
     const authorizeUrl = cont.headers.get('location')!;
     assert.equal(authorizeUrl, started.authorizeUrl);
+    // What the browser keeps for the way back: the attempt cookie, sent only to the callback.
+    const setCookie = cont.headers.getSetCookie().find((c) => c.startsWith(`oauth_attempt_${started.id}=`));
+    assert.ok(setCookie, `the continue step binds the attempt to this browser: ${cont.headers.getSetCookie()}`);
+    const cookie = setCookie.split(';')[0];
 
     // The CRM's consent page, as a browser would see it; submit its form with "Allow".
     const consentPage = await (await fetch(authorizeUrl)).text();
@@ -88,7 +94,7 @@ describe('OAuth reauthorization', () => {
     const action = new URL(form[1].replace(/&amp;/g, '&'), authorizeUrl);
     const submitted = await fetch(action, { method: 'POST', body: fields, redirect: 'manual' });
     assert.equal(submitted.status, 302);
-    const back = await followCallback(submitted.headers.get('location')!);
+    const back = await followCallback(submitted.headers.get('location')!, cookie);
     assert.match(back.html, /Connection successful/);
     const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
     assert.equal(status.outcome, 'succeeded');
@@ -143,7 +149,9 @@ describe('OAuth reauthorization', () => {
     const again = await startReauth(sys, integration.id);
     assert.equal(again.id, started.id);
     assert.notEqual(again.authorizeUrl, started.authorizeUrl, 'a new attempt has a new state');
-    const page2 = await followCallback(await consent(sys, again.authorizeUrl, acct.userId));
+    const next = await beginAttempt(again.linkUrl);
+    assert.equal(next.authorizeUrl, again.authorizeUrl);
+    const page2 = await followCallback(await consent(sys, next.authorizeUrl, acct.userId), next);
     assert.match(page2.html, /Connection successful/);
   });
 
@@ -168,7 +176,8 @@ describe('OAuth reauthorization', () => {
     const integration = await connectedOAuthIntegration(sys, 'pipedrive', acct.userId);
     const before = await snapshot(sys, integration.id);
     const started = await startReauth(sys, integration.id);
-    const redirectTo = await consent(sys, started.authorizeUrl, acct.userId);
+    const attempt = await beginAttempt(started.linkUrl);
+    const redirectTo = await consent(sys, attempt.authorizeUrl, acct.userId);
     // Someone redeems the code first (Pipedrive uses no PKCE): the engine's exchange then gets invalid_grant.
     const code = new URL(redirectTo).searchParams.get('code')!;
     const app = apps.pipedrive!;
@@ -178,7 +187,7 @@ describe('OAuth reauthorization', () => {
       body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${sys.apiUrl}/oauth/callback` }),
     });
     assert.equal(stolen.status, 200);
-    const page = await followCallback(redirectTo);
+    const page = await followCallback(redirectTo, attempt);
     assert.ok(page.status >= 400);
     const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
     assert.equal(status.outcome, 'failed');
@@ -186,7 +195,7 @@ describe('OAuth reauthorization', () => {
     assert.deepEqual(await snapshot(sys, integration.id), before);
     // The callback replayed: the state is spent, nothing reaches the workflow or the CRM.
     const statsBefore = await sandboxStats(sys);
-    const replay = await followCallback(redirectTo);
+    const replay = await followCallback(redirectTo, attempt);
     assert.equal(replay.status, 400);
     assert.deepEqual(await sandboxStats(sys), statsBefore);
   });
@@ -195,39 +204,48 @@ describe('OAuth reauthorization', () => {
     const acct = await crmAccount(sys, 'State Co');
     const integration = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
     const started = await startReauth(sys, integration.id);
-    const redirectTo = new URL(await consent(sys, started.authorizeUrl, acct.userId));
+    const attempt = await beginAttempt(started.linkUrl);
+    const redirectTo = new URL(await consent(sys, attempt.authorizeUrl, acct.userId));
     const history = async () => (await sys.client.workflow.getHandle(started.workflowId).fetchHistory()).events!.length;
     const eventsBefore = await history();
 
+    // Each refused with and without the attempt cookie of this browser.
     const forged = new URL(redirectTo);
     forged.searchParams.set('state', 'forged-state-value-1234567890');
+    assert.equal((await followCallback(forged.toString(), attempt)).status, 400);
     assert.equal((await followCallback(forged.toString())).status, 400);
     const missing = new URL(redirectTo);
     missing.searchParams.delete('state');
+    assert.equal((await followCallback(missing.toString(), attempt)).status, 400);
     assert.equal((await followCallback(missing.toString())).status, 400);
-    // Foreign: the state of another (finished) reauthorization.
+    // Foreign: the state of another (finished) reauthorization, even with that one's cookie too.
     const otherAcct = await crmAccount(sys, 'Other State Co');
     const other = await connectedOAuthIntegration(sys, 'hubspot', otherAcct.userId);
     const otherRun = await oauthRoundTrip(sys, other.id, otherAcct.userId);
     const foreign = new URL(redirectTo);
     foreign.searchParams.set('state', new URL(otherRun.redirectTo).searchParams.get('state')!);
+    assert.equal((await followCallback(foreign.toString(), attempt)).status, 400);
+    assert.equal((await followCallback(foreign.toString(), `${attempt.cookie}; ${otherRun.attempt.cookie}`)).status, 400);
     assert.equal((await followCallback(foreign.toString())).status, 400);
+    // The genuine callback, but not from the browser that began the attempt.
+    assert.equal((await followCallback(redirectTo.toString())).status, 400);
 
     assert.equal(await history(), eventsBefore, 'no signal reached the workflow');
     const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
     assert.equal(status.phase, 'awaiting_user');
     assert.equal(status.error, null);
     // The genuine callback still works afterwards; used again, it is refused.
-    assert.match((await followCallback(redirectTo.toString())).html, /Connection successful/);
-    assert.equal((await followCallback(redirectTo.toString())).status, 400);
+    assert.match((await followCallback(redirectTo.toString(), attempt)).html, /Connection successful/);
+    assert.equal((await followCallback(redirectTo.toString(), attempt)).status, 400);
   });
 
   test('a double click on the callback swaps once', async () => {
     const acct = await crmAccount(sys, 'Double Click');
     const integration = await connectedOAuthIntegration(sys, 'salesforce', acct.userId);
     const started = await startReauth(sys, integration.id);
-    const redirectTo = await consent(sys, started.authorizeUrl, acct.userId);
-    const pages = await Promise.all([followCallback(redirectTo), followCallback(redirectTo), followCallback(redirectTo)]);
+    const attempt = await beginAttempt(started.linkUrl);
+    const redirectTo = await consent(sys, attempt.authorizeUrl, acct.userId);
+    const pages = await Promise.all([followCallback(redirectTo, attempt), followCallback(redirectTo, attempt), followCallback(redirectTo, attempt)]);
     assert.ok(pages.some((p) => /Connection successful/.test(p.html)));
     for (const p of pages) assert.ok(p.status < 500, `no page is a server error (${p.status})`);
     const status = await waitFor('done', async () => {
@@ -244,23 +262,30 @@ describe('OAuth reauthorization', () => {
   test('access_denied on the consent page is shown and recorded; the same link then succeeds', async () => {
     const acct = await crmAccount(sys, 'Denied Inc');
     const integration = await connectedOAuthIntegration(sys, 'zoho', acct.userId);
-    const { started, page, status } = await oauthRoundTrip(sys, integration.id, acct.userId, { decision: 'deny' });
+    const { started, attempt, page, status } = await oauthRoundTrip(sys, integration.id, acct.userId, { decision: 'deny' });
     assert.equal(page.status, 403);
     assert.match(page.html, /denied/i);
-    assert.match(page.html, new RegExp(`/connect/${started.linkToken}`), 'the page offers to try again');
+    // "Try again" works in this browser (its attempt cookie), without the link token on the page.
+    const tryAgain = /<a class="button" href="([^"]+)">Try again<\/a>/.exec(page.html);
+    assert.ok(tryAgain, 'the page offers to try again');
+    assert.equal(tryAgain[1], `/oauth/callback/retry/${started.id}`);
+    assert.equal(page.html.includes(started.linkToken), false, 'no link token on a result page');
     assert.equal(status.outcome, null);
     assert.equal(status.error.code, 'access_denied');
     const connect = await (await fetch(started.linkUrl)).text();
     assert.match(connect, /denied/i, 'the connect page shows what went wrong');
     const again = await startReauth(sys, integration.id);
     assert.equal(again.id, started.id);
-    assert.match((await followCallback(await consent(sys, again.authorizeUrl, acct.userId))).html, /Connection successful/);
+    const retry = await continueToCrm(new URL(tryAgain[1], sys.apiUrl).toString(), attempt.cookie);
+    assert.equal(retry.authorizeUrl, again.authorizeUrl, 'try again continues to the new attempt');
+    assert.match((await followCallback(await consent(sys, retry.authorizeUrl, acct.userId), retry)).html, /Connection successful/);
   });
 
   test('an unanswered OAuth link expires', async () => {
     const acct = await crmAccount(sys, 'Slow Co');
     const integration = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
     const started = await startReauth(sys, integration.id, { expiresInSeconds: 10 });
+    const attempt = await beginAttempt(started.linkUrl);
     const status = await waitFor(
       'expiry',
       async () => {
@@ -272,7 +297,7 @@ describe('OAuth reauthorization', () => {
     assert.equal(status.outcome, 'expired');
     const connect = await fetch(started.linkUrl);
     assert.equal(connect.status, 410);
-    const late = await followCallback(await consent(sys, started.authorizeUrl, acct.userId));
+    const late = await followCallback(await consent(sys, attempt.authorizeUrl, acct.userId), attempt);
     assert.equal(late.status, 400);
   });
 
@@ -280,11 +305,12 @@ describe('OAuth reauthorization', () => {
     const acct = await crmAccount(sys, 'Crash Co');
     const integration = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
     const started = await startReauth(sys, integration.id);
-    const redirectTo = await consent(sys, started.authorizeUrl, acct.userId);
+    const attempt = await beginAttempt(started.linkUrl);
+    const redirectTo = await consent(sys, attempt.authorizeUrl, acct.userId);
     await fetch(`${sys.sandboxUrl}/admin/stats`, { method: 'DELETE' });
     // Validation (token info) answers slowly, so the kill lands after the exchange, before the swap.
     await sandboxFault(sys, { pathPrefix: '/hubspot/oauth/v1/access-tokens', delayMs: 4000, count: 1 });
-    const pagePromise = followCallback(redirectTo);
+    const pagePromise = followCallback(redirectTo, attempt);
     await waitFor('pending credentials stored', async () => {
       const r = await sys.pg.query(`SELECT 1 FROM credential_versions WHERE reauthorization_id = $1 AND state = 'pending'`, [started.id]);
       return r.rowCount === 1;

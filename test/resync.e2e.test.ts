@@ -5,7 +5,6 @@
  * completed by signal, long-polling, partial failures and their retry, one re-sync at a time.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { api, sandboxAccount, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
 import {
   byEntity,
@@ -18,6 +17,7 @@ import {
   sandboxStats,
   waitResync,
 } from './support/resync';
+import { diagnostic } from './support/diagnostic';
 
 const ALL = ['contacts', 'companies', 'deals', 'users'];
 
@@ -26,10 +26,11 @@ describe('full entity re-sync', () => {
   /** The big account of the opt-in test, reused by later tests. */
   const big: { accountId?: string; integrationId?: string; resyncId?: string } = {};
 
-  before(async () => {
-    sys = await startSystem();
+  beforeAll(async () => {
+    // The custom provider of the delegated test uses the sandbox CRM as its CRM.
+    sys = await startSystem({ sandboxForCustomProviders: true });
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 
@@ -62,7 +63,7 @@ describe('full entity re-sync', () => {
     assert.deepEqual(listed.body.data, []);
   });
 
-  test('with fullResync:true, every entity type imports from a 5,001-record account', async (t) => {
+  test('with fullResync:true, every entity type imports from a 5,001-record account', async () => {
     const acct = await sandboxAccountWithRecords(sys, { contacts: 2000, companies: 1500, deals: 1500 });
     const integration = await sandboxIntegration(sys, acct.token);
     big.accountId = acct.accountId;
@@ -98,8 +99,8 @@ describe('full entity re-sync', () => {
     const finished = Math.max(...ALL.map((n) => Date.parse(e[n].completedAt)));
     const importSeconds = (finished - started) / 1000;
     const wallSeconds = (Date.parse(done.completedAt) - Date.parse(done.createdAt)) / 1000;
-    t.diagnostic(`import: ${total} records in ${importSeconds.toFixed(2)} s = ${Math.round(total / importSeconds)} records/s (4 entity types in parallel)`);
-    t.diagnostic(`whole re-sync (rows, children, bookkeeping): ${wallSeconds.toFixed(2)} s = ${Math.round(total / wallSeconds)} records/s`);
+    diagnostic(`import: ${total} records in ${importSeconds.toFixed(2)} s = ${Math.round(total / importSeconds)} records/s (4 entity types in parallel)`);
+    diagnostic(`whole re-sync (rows, children, bookkeeping): ${wallSeconds.toFixed(2)} s = ${Math.round(total / wallSeconds)} records/s`);
 
     // Temporal: the parent is `resync:<integrationId>`, one child per entity; findable by IntegrationId.
     const wf = sys.client.workflow.getHandle(`resync:${integration.id}`);
@@ -110,7 +111,7 @@ describe('full entity re-sync', () => {
     for (const name of ALL) assert.ok(ids.includes(`resync:${reauth.resyncId}:${name}`), `child ${name} listed: ${ids.join(', ')}`);
   });
 
-  test('running it again: same row count, changed fields applied in place, local ids kept', async (t) => {
+  test('running it again: same row count, changed fields applied in place, local ids kept', async () => {
     assert.ok(big.integrationId && big.accountId, 'needs the previous test');
     const before = await sys.pg.query(
       `SELECT id, data, updated_at FROM crm_records WHERE integration_id = $1 AND entity = 'contacts' AND external_id = 'ct_00000007'`,
@@ -127,7 +128,7 @@ describe('full entity re-sync', () => {
     assert.equal(again.body.trigger, 'api');
     assert.deepEqual(again.body.entities.map((x: { entity: string }) => x.entity), ALL);
     const done = await waitResync(sys, again.body.id);
-    t.diagnostic(`second run (5,001 records, 2 changed): ${((Date.now() - t0) / 1000).toFixed(2)} s end to end`);
+    diagnostic(`second run (5,001 records, 2 changed): ${((Date.now() - t0) / 1000).toFixed(2)} s end to end`);
     assert.equal(done.status, 'completed');
     const e = byEntity(done.entities as Array<{ entity: string; imported: number; updated: number }>);
     assert.deepEqual({ imported: e.contacts.imported, updated: e.contacts.updated }, { imported: 0, updated: 1 });
@@ -180,7 +181,7 @@ describe('full entity re-sync', () => {
     assert.deepEqual(await recordCounts(sys, big.integrationId), { contacts: 2000, companies: 1500, deals: 1500, users: 1 });
   });
 
-  test('worker killed mid-page: the import resumes from its cursor instead of starting over', async (t) => {
+  test('worker killed mid-page: the import resumes from its cursor instead of starting over', async () => {
     const acct = await sandboxAccountWithRecords(sys, { contacts: 2000, companies: 0, deals: 0 }, 'Crashy Corp');
     const integration = await sandboxIntegration(sys, acct.token);
     await resetSandboxStats(sys);
@@ -211,14 +212,14 @@ describe('full entity re-sync', () => {
 
       const fetched = (await sandboxStats(sys))['GET /api/v1/contacts'] ?? 0;
       const refetched = fetched - contacts.pages;
-      t.diagnostic(`crash after ${pagesAtKill} of 10 pages: ${fetched} page requests for 10 pages → ${refetched} page(s) re-fetched after the crash; finished ${recoverSeconds.toFixed(1)} s after the kill (heartbeat timeout 10 s)`);
+      diagnostic(`crash after ${pagesAtKill} of 10 pages: ${fetched} page requests for 10 pages → ${refetched} page(s) re-fetched after the crash; finished ${recoverSeconds.toFixed(1)} s after the kill (heartbeat timeout 10 s)`);
       assert.ok(refetched >= 0 && refetched <= 2, `re-fetched ${refetched} pages (fetched ${fetched} for 10)`);
     } finally {
       await clearSandboxFaults(sys);
     }
   });
 
-  test('a page slower than the heartbeat timeout is not mistaken for a dead worker', async (t) => {
+  test('a page slower than the heartbeat timeout is not mistaken for a dead worker', async () => {
     const acct = await sandboxAccount(sys, 'Slow Deals Inc');
     const integration = await sandboxIntegration(sys, acct.token);
     await resetSandboxStats(sys);
@@ -236,7 +237,7 @@ describe('full entity re-sync', () => {
       const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'importEntity');
       const startedEvent = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
       const attempt = startedEvent?.activityTaskStartedEventAttributes?.attempt;
-      t.diagnostic(`12 s page with a 10 s heartbeat timeout: importEntity finished on attempt ${attempt}`);
+      diagnostic(`12 s page with a 10 s heartbeat timeout: importEntity finished on attempt ${attempt}`);
       assert.equal(attempt, 1);
     } finally {
       await clearSandboxFaults(sys);
@@ -283,7 +284,7 @@ describe('full entity re-sync', () => {
     for (const x of failed.entities) assert.equal(x.error.code, 'invalid_credentials');
   });
 
-  test('delegated entities complete only when the external service signals; waitSeconds answers at once', async (t) => {
+  test('delegated entities complete only when the external service signals; waitSeconds answers at once', async () => {
     const acct = await sandboxAccount(sys, 'Delegated Co');
     const put = await api(sys, 'PUT', '/v1/providers/acme-sync', {
       key: sys.keyA,
@@ -338,7 +339,7 @@ describe('full entity re-sync', () => {
     assert.equal(polled.status, 200);
     assert.equal(polled.body.status, 'partial');
     const latencyFromCompletion = at - Date.parse(polled.body.completedAt);
-    t.diagnostic(`waitSeconds long-poll: answered ${at - signalledAt} ms after the completion report was sent, ${latencyFromCompletion} ms after the re-sync was recorded final (poll interval 100 ms)`);
+    diagnostic(`waitSeconds long-poll: answered ${at - signalledAt} ms after the completion report was sent, ${latencyFromCompletion} ms after the re-sync was recorded final (poll interval 100 ms)`);
     assert.ok(at - signalledAt < 5000, 'long-poll answered promptly');
     const p = byEntity(polled.body.entities as Array<{ entity: string; status: string; imported: number; error: { code: string; message: string } | null }>);
     assert.equal(p.tickets.status, 'failed');

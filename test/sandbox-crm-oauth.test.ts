@@ -1,4 +1,3 @@
-import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSandboxCrm, SandboxCrm } from '../apps/sandbox-crm/sandbox-crm';
@@ -89,11 +88,11 @@ interface UserView {
 describe('sandbox-crm OAuth shapes', () => {
   let sandbox: SandboxCrm;
 
-  before(async () => {
+  beforeAll(async () => {
     sandbox = await createSandboxCrm({ port: 0 });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await sandbox?.close();
   });
 

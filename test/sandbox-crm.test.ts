@@ -1,4 +1,3 @@
-import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSandboxCrm, SandboxCrm } from '../apps/sandbox-crm/sandbox-crm';
 import type { RecordListResponse } from '../apps/sandbox-crm/api/crm-api.controller';
@@ -36,11 +35,11 @@ interface ApiResponse<T> {
 describe('sandbox-crm', () => {
   let sandbox: SandboxCrm;
 
-  before(async () => {
+  beforeAll(async () => {
     sandbox = await createSandboxCrm({ port: 0 });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await sandbox?.close();
   });
 

@@ -3,7 +3,6 @@
  * in the raw (undecoded) workflow history, in any line our processes logged, or in any answer.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { api, connectedIntegration, sandboxToken, startSystem, type TestSystem } from './support/system';
 
 function historyBytes(history: unknown): Buffer {
@@ -21,10 +20,10 @@ function historyBytes(history: unknown): Buffer {
 
 describe('secrets stay secret', () => {
   let sys: TestSystem;
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 

@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { statusQuery } from '../workflows/definitions';
+import { statusQuery } from '../libs/contracts';
 import { api, type ApiResponse, connectedIntegration, sandboxToken, startSystem, type TestSystem } from './support/system';
 
 /** 404 not_found in the one error shape — the same answer as for an id that never existed. */
@@ -27,7 +26,7 @@ describe('tenant isolation', () => {
     reauthorizations: (await sys.pg.query('SELECT * FROM reauthorizations WHERE integration_id = $1 ORDER BY created_at', [integrationA.id])).rows,
   });
 
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem();
     const connected = await connectedIntegration(sys, { syncContacts: true, fieldMappings: { email: 'Email' } });
     integrationA = connected.integration;
@@ -37,7 +36,7 @@ describe('tenant isolation', () => {
     reauthA = started.body;
     await new Promise((r) => setTimeout(r, 300)); // let the workflow's first writes settle
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
   });
 

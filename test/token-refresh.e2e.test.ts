@@ -3,11 +3,12 @@
  * sandbox CRM's OAuth emulations, with real Temporal, Postgres, worker and API processes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { configureOAuthApp, connectedOAuthIntegration, crmAccount, oauthRoundTrip } from './support/oauth';
+import { beginAttempt, configureOAuthApp, connectedOAuthIntegration, crmAccount, oauthRoundTrip } from './support/oauth';
 import { Webhook } from 'standardwebhooks';
+import { activityExecutions } from './support/activity-history';
 import { api, connectedIntegration, sandboxFault, startSystem, waitFor, type TestSystem } from './support/system';
 import { Receiver } from './support/webhook-receiver';
+import { diagnostic } from './support/diagnostic';
 
 async function integration(sys: TestSystem, id: string): Promise<any> {
   return (await api(sys, 'GET', `/v1/integrations/${id}`, { key: sys.keyA })).body;
@@ -23,7 +24,7 @@ describe('token refresh, status classification and alerts', () => {
   let sys: TestSystem;
   const receiver = new Receiver();
   let webhookSecret = '';
-  before(async () => {
+  beforeAll(async () => {
     sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600', WEBHOOK_RETRY_INITIAL_SECONDS: '1' } });
     await receiver.start();
     const endpoint = await api(sys, 'POST', '/v1/webhook-endpoints', { key: sys.keyA, body: { url: receiver.url('/hooks') } });
@@ -33,12 +34,12 @@ describe('token refresh, status classification and alerts', () => {
     await configureOAuthApp(sys, 'salesforce');
     await configureOAuthApp(sys, 'pipedrive');
   });
-  after(async () => {
+  afterAll(async () => {
     await receiver.stop();
     await sys?.stop();
   });
 
-  test('a short-lived token is refreshed before it expires, again and again, with the rotated refresh token stored', async (t) => {
+  test('a short-lived token is refreshed before it expires, again and again, with the rotated refresh token stored', async () => {
     const acct = await crmAccount(sys, 'Fresh Co');
     const i = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
     const rows = await waitFor('three refreshes', async () => {
@@ -52,7 +53,7 @@ describe('token refresh, status classification and alerts', () => {
       assert.ok(next.created_at.getTime() < prev.expires_at!.getTime(), `version ${next.version} was refreshed before ${prev.version} expired`);
       assert.ok(prev.expires_at!.getTime() - next.created_at.getTime() < 10_000);
       assert.equal(next.metadata.rotated, true, 'the refresh token was rotated and stored');
-      t.diagnostic(`v${next.version} refreshed ${prev.expires_at!.getTime() - next.created_at.getTime()} ms before v${prev.version} expired`);
+      diagnostic(`v${next.version} refreshed ${prev.expires_at!.getTime() - next.created_at.getTime()} ms before v${prev.version} expired`);
     }
     const now = await integration(sys, i.id);
     assert.equal(now.status, 'active');
@@ -176,9 +177,13 @@ describe('token refresh, status classification and alerts', () => {
   test('refreshes racing reauthorizations never overwrite newer credentials (20 rounds)', async () => {
     const acct = await crmAccount(sys, 'Race Co');
     const i = await connectedOAuthIntegration(sys, 'pipedrive', acct.userId);
+    /** Every 5th round forces the race instead of leaving it to timing (see below). */
+    const forced = (round: number) => round % 5 === 4;
     for (let round = 0; round < 20; round++) {
       const started = await api(sys, 'POST', `/v1/integrations/${i.id}/reauthorizations`, { key: sys.keyA, body: {} });
       assert.ok(started.status === 201 && started.body.authorizeUrl, `round ${round}: start answered ${started.status} ${started.text}`);
+      // The browser continues from the link (which binds the attempt to it), as a person would.
+      const attempt = await beginAttempt(started.body.linkUrl);
       const redirect: any = await (
         await fetch(`${sys.sandboxUrl}/admin/oauth/authorize`, {
           method: 'POST',
@@ -187,14 +192,28 @@ describe('token refresh, status classification and alerts', () => {
         })
       ).json();
       assert.ok(redirect.redirectTo, `round ${round}: consent answered ${JSON.stringify(redirect)}`);
-      const [page] = await Promise.all([fetch(redirect.redirectTo), api(sys, 'POST', `/v1/integrations/${i.id}/refresh`, { key: sys.keyA })]);
+      let page: Response;
+      if (forced(round)) {
+        // The refresh reaches the CRM's token endpoint first and is held there for 4 s; meanwhile
+        // the callback's reauthorization exchanges its code (the fault is used up) and swaps. The
+        // refresh then comes back with tokens of a grant that is no longer current.
+        await sandboxFault(sys, { pathPrefix: '/pipedrive/oauth/token', delayMs: 4000, count: 1 });
+        await api(sys, 'POST', `/v1/integrations/${i.id}/refresh`, { key: sys.keyA });
+        await waitFor(`round ${round}: the refresh held at the token endpoint`, async () => {
+          const armed = (await (await fetch(`${sys.sandboxUrl}/admin/faults`)).json()) as { faults: unknown[] };
+          return armed.faults.length === 0;
+        });
+        page = await fetch(redirect.redirectTo, { headers: { cookie: attempt.cookie } });
+      } else {
+        [page] = await Promise.all([fetch(redirect.redirectTo, { headers: { cookie: attempt.cookie } }), api(sys, 'POST', `/v1/integrations/${i.id}/refresh`, { key: sys.keyA })]);
+      }
       const done = await waitFor('reauth done', async () => {
         const r = (await api(sys, 'GET', `/v1/reauthorizations/${started.body.id}`, { key: sys.keyA })).body;
         return r.outcome ? r : undefined;
       });
       assert.equal(done.outcome, 'succeeded', `round ${round}: callback page ${page.status}, reauthorization ${JSON.stringify(done)}`);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 5000)); // the last held refresh comes back
     // Every write was a compare-and-swap on the version it started from: no gaps, no overwrite.
     const events = (
       await sys.pg.query(`SELECT type, data FROM audit_events WHERE integration_id = $1 AND type IN ('credentials.swapped','credentials.refreshed') ORDER BY created_at`, [i.id])
@@ -206,6 +225,14 @@ describe('token refresh, status classification and alerts', () => {
     assert.equal(active, 1);
     const final = await integration(sys, i.id);
     assert.equal(final.status, 'active');
+
+    // The race really happened: some refreshes lost to a reauthorization (outcome `superseded`,
+    // their tokens dropped) — otherwise this test would prove nothing about racing.
+    const refreshes = await activityExecutions(sys.client, `refresh:${i.id}`, 'refreshCredentials');
+    const outcomes = refreshes.filter((r) => r.status === 'completed').map((r) => (r.result as { outcome: string }).outcome);
+    const superseded = outcomes.filter((o) => o === 'superseded').length;
+    diagnostic(`${refreshes.length} refreshes: ${outcomes.filter((o) => o === 'refreshed').length} stored, ${superseded} superseded by a reauthorization`);
+    assert.ok(superseded > 0, `no refresh was superseded by a reauthorization (outcomes: ${outcomes.join(', ')})`);
   });
 
   test('worker killed right after a refresh was stored: the retry recognises it, nothing lost, no second rotation', async () => {

@@ -4,17 +4,20 @@
  * `standardwebhooks` package. Retries run with a 1 s initial interval and a 20 s window.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { Receiver } from './support/webhook-receiver';
 import { freePort } from '../libs/temporal/dev-server';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
+import { testPeerUrl } from './support/test-network';
 
 const ALL_EVENTS = [
   'integrated_account:authentication_error',
   'integrated_account:reauthorized',
   'integrated_account:reauthorization_failed',
   'integrated_account:status_changed',
+  'integrated_account:disabled',
+  'integrated_account:enabled',
+  'integrated_account:deleted',
   'resync:requested',
   'resync:completed',
 ];
@@ -82,11 +85,11 @@ describe('webhooks', () => {
     }>;
   };
 
-  before(async () => {
+  beforeAll(async () => {
     await receiver.start();
     sys = await startSystem({ extraEnv: { WEBHOOK_RETRY_INITIAL_SECONDS: '1', WEBHOOK_RETRY_WINDOW_SECONDS: String(RETRY_WINDOW_SECONDS) } });
   });
-  after(async () => {
+  afterAll(async () => {
     await sys?.stop();
     await receiver.stop();
   });
@@ -171,7 +174,7 @@ describe('webhooks', () => {
     const otherTenant = await createEndpoint(receiver.url('/tenant-b'), undefined, sys.keyB);
     assert.equal((await api(sys, 'DELETE', `/v1/webhook-endpoints/${deleted.id}`, { key: sys.keyA })).status, 200);
     // A receiver that never comes up: checked at the end of the file (retry window over → failed).
-    dead = await createEndpoint(`http://127.0.0.1:${await freePort()}/dead`, ['integrated_account:reauthorized']);
+    dead = await createEndpoint(`${testPeerUrl(await freePort())}/dead`, ['integrated_account:reauthorized']);
 
     const { integrationId, accountId, tokens } = await reauthorize('token rotation');
     const [got] = await waitFor('the reauthorized webhook', async () => {
@@ -296,7 +299,7 @@ describe('webhooks', () => {
 
   test('deleting an endpoint stops its deliveries, including one being retried', async () => {
     const port = await freePort();
-    const gone = await createEndpoint(`http://127.0.0.1:${port}/gone`, ['integrated_account:reauthorized']);
+    const gone = await createEndpoint(`${testPeerUrl(port)}/gone`, ['integrated_account:reauthorized']);
     await reauthorize();
     const retrying = await waitFor('a failed attempt', async () => {
       const d = (await deliveries(gone.id))[0];

@@ -1,15 +1,18 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, startChild, uuid4, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { ParentClosePolicy, startChild, uuid4, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { EmitEventInput } from '../libs/domain/events';
+import type { RecordedWebhookEvent } from '../libs/domain/webhooks';
 import { webhookDeliveryWorkflowId } from '../libs/domain/webhooks';
-import type { Activities } from './activity-types';
+import { webhookDeliverySummary } from '../libs/domain/workflow-texts';
+import { bookkeeping } from './activity-proxies';
 import { webhookDelivery } from './webhook-delivery.workflow';
 
-// Recording an event is a small write to our own Postgres: retried patiently, never given up.
-const events = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
-});
+/** An event recorded (payload frozen) but not yet handed to its deliveries. */
+export interface RecordedEvent {
+  eventId: string;
+  event: EmitEventInput;
+  recorded: RecordedWebhookEvent;
+}
 
 /**
  * Emits a webhook event from any workflow: records it and fans out one durable `webhookDelivery`
@@ -17,8 +20,24 @@ const events = proxyActivities<Activities>({
  * the deliveries are abandoned children, so the emitting workflow never waits for a receiver.
  */
 export async function emitEvent(e: EmitEventInput): Promise<string> {
+  const recorded = await recordEvent(e);
+  await deliverEvent(recorded);
+  return recorded.eventId;
+}
+
+/**
+ * The first half of {@link emitEvent}: the event and its delivery rows, with the payload as things
+ * stand now. For a workflow that must freeze the payload before a change it announces (a deletion)
+ * and deliver only after it.
+ */
+export async function recordEvent(e: EmitEventInput): Promise<RecordedEvent> {
   const eventId = uuid4();
-  const recorded = await events.recordWebhookEvent({ ...e, eventId });
+  const recorded = await bookkeeping.recordWebhookEvent({ ...e, eventId });
+  return { eventId, event: e, recorded };
+}
+
+/** The second half of {@link emitEvent}: one `webhookDelivery` per endpoint the event was recorded for. */
+export async function deliverEvent({ eventId, event: e, recorded }: RecordedEvent): Promise<void> {
   // Started side by side (one command batch), each tolerant of a start that already happened.
   await Promise.all(
     recorded.endpointIds.map(async (endpointId) => {
@@ -36,6 +55,8 @@ export async function emitEvent(e: EmitEventInput): Promise<string> {
             },
           ],
           parentClosePolicy: ParentClosePolicy.ABANDON,
+          // What the Temporal UI's list shows for the delivery (start metadata, not part of replay's checks).
+          staticSummary: webhookDeliverySummary(e.type, endpointId),
           // Never deliver one event twice to one endpoint, even after its first delivery closed.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         });
@@ -44,5 +65,4 @@ export async function emitEvent(e: EmitEventInput): Promise<string> {
       }
     }),
   );
-  return eventId;
 }

@@ -13,8 +13,8 @@ import {
   setHandler,
   TimeoutFailure,
   upsertMemo,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { awaitResyncStartedUpdate, entityCompletedSignal, progressQuery } from '../libs/contracts';
 import {
   type EntityCompletion,
   type EntityResult,
@@ -24,18 +24,10 @@ import {
   type ResyncError,
   type ResyncProgress,
 } from '../libs/domain/resync';
-import type { Activities } from './activity-types';
+import type { Activities } from '../activities';
+import { bookkeeping as db } from './activity-proxies';
 import { emitEvent } from './events';
-import { awaitResyncStartedUpdate, entityCompletedSignal, progressQuery } from './resync-definitions';
-
-// Bookkeeping against our own Postgres: retried patiently, it only fails if the database is gone.
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2, nonRetryableErrorTypes: ['invalid_data'] },
-});
-
-/** Errors of the built-in importer that no retry can fix. */
-export const IMPORT_NON_RETRYABLE = ['invalid_credentials', 'crm_error', 'invalid_data', 'integration_not_found', 'importer_unavailable'];
+import { tagWorkflow } from './search-attributes';
 
 // The built-in importer: one long activity per entity type. It heartbeats after every page, so a
 // dead worker is noticed within the heartbeat timeout and the retry resumes from the last page.
@@ -47,7 +39,6 @@ const importer = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: IMPORT_NON_RETRYABLE,
   },
 });
 
@@ -93,7 +84,7 @@ export async function entityResync(input: EntityResyncInput): Promise<EntityResu
     // The first report wins; later ones (retries of the same call) change nothing.
     if (input.mode === 'delegated' && completion === undefined) completion = sanitizeCompletion(c);
   });
-  upsertSearchAttributes({ TenantId: [input.tenantId], IntegrationId: [input.integrationId], CrmProvider: [input.provider] });
+  tagWorkflow(input);
 
   let outcome: { status: 'completed' | 'failed'; imported?: number; updated?: number; error?: ResyncError | null };
   try {
@@ -182,7 +173,7 @@ export async function fullResync(input: FullResyncInput): Promise<ResyncProgress
     upsertMemo({ resyncId: input.resyncId, status: progress.status, entities: progress.entities.map((e) => `${e.entity}:${e.mode}:${e.status}`) });
   };
 
-  upsertSearchAttributes({ TenantId: [input.tenantId], IntegrationId: [input.integrationId], CrmProvider: [input.provider] });
+  tagWorkflow(input);
   await db.beginResync({
     resyncId: input.resyncId,
     tenantId: input.tenantId,

@@ -4,3 +4,4 @@ export { connectIntegration } from './connect-integration.workflow';
 export { tokenRefresh } from './token-refresh.workflow';
 export { webhookDelivery } from './webhook-delivery.workflow';
 export { entityResync, fullResync } from './full-resync.workflow';
+export { integrationLifecycle } from './integration-lifecycle.workflow';

@@ -1,26 +1,14 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
   log,
-  proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  ERROR_MESSAGES,
-  RETRYABLE_BY_USER,
-  type ReauthError,
-  type ReauthorizationInput,
-  type ReauthorizationStatus,
-  type ReauthOutcome,
-  type ReauthPhase,
-} from '../libs/domain/reauthorization';
-import type { Activities, IntegrationSnapshot } from './activity-types';
-import { emitEvent } from './events';
-import { startResyncAfterReauthorization } from './hooks/resync';
+import { Mutex } from 'async-mutex';
 import {
   awaitStartedUpdate,
   cancelUpdate,
@@ -28,287 +16,348 @@ import {
   oauthCallbackSignal,
   statusQuery,
   submitApiTokenUpdate,
-} from './definitions';
-
-// Bookkeeping against our own Postgres: retried patiently, it only fails if the database is gone.
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
-});
-
-// Calls to the CRM while a person waits for the answer: a few quick retries of transient faults,
-// then give the person a clear `crm_unavailable` instead of leaving the request hanging.
-const crm = proxyActivities<Activities>({
-  startToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '500 milliseconds',
-    maximumInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: [
-      'invalid_credentials',
-      'account_mismatch',
-      'missing_scopes',
-      'invalid_grant',
-      'unknown_provider',
-      'provider_not_configured',
-      'provider_misconfigured',
-      'invalid_state',
-    ],
-  },
-});
-
-/** Errors after which the OAuth reauthorization cannot go on: the admin must act or start over. */
-const TERMINAL_OAUTH_ERRORS = new Set(['invalid_grant', 'provider_not_configured', 'provider_misconfigured', 'invalid_state']);
-
-/** Turns an activity failure into the reauthorization error a person sees. */
-export function toReauthError(err: unknown): ReauthError {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.type) {
-    if (RETRYABLE_BY_USER.has(cause.type) || ERROR_MESSAGES[cause.type] || TERMINAL_OAUTH_ERRORS.has(cause.type)) {
-      return { code: cause.type, message: cause.message || ERROR_MESSAGES[cause.type] };
-    }
-  }
-  // Retries exhausted on a transient CRM fault, or a timeout: nothing changed, the user can retry.
-  return { code: 'crm_unavailable', message: ERROR_MESSAGES.crm_unavailable };
-}
+} from '../libs/contracts';
+import {
+  type CrmIdentity,
+  ERROR_MESSAGES,
+  type IntegrationSnapshot,
+  type ReauthError,
+  type ReauthorizationInput,
+  type ReauthorizationStatus,
+  type ReauthOutcome,
+  type ReauthPhase,
+} from '../libs/domain/reauthorization';
+import { reauthorizationDetails } from '../libs/domain/workflow-texts';
+import type { Activities } from '../activities';
+import { bookkeeping, crmWhileUserWaits } from './activity-proxies';
+import { emitEvent } from './events';
+import { reauthFailure, TERMINAL_OAUTH_ERRORS, toReauthError } from './failures';
+import { startResyncAfterReauthorization } from './hooks/resync';
+import { reauthorizationPhaseTags, tagWorkflow } from './search-attributes';
 
 /**
- * One attempt to replace an integration's credentials while it keeps working.
- * Id `reauth:<integrationId>`; the integration and its active credentials change only inside
- * `swapCredentials`, after the new credentials were validated against the CRM.
+ * Replaces an integration's credentials while it keeps working (id `reauth:<integrationId>`):
+ * wait for the account owner — a new API token (update `submitApiToken`) or the OAuth callback
+ * (signal `oauthCallback`) — until the link expires; validate what they give against the CRM;
+ * swap it in atomically; then tell everyone. The integration and its active credentials change
+ * only inside `swapCredentials`, after the CRM confirmed the new ones.
  */
 export async function reauthorization(input: ReauthorizationInput): Promise<ReauthorizationStatus> {
-  const expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
-  const state: ReauthorizationStatus = {
-    id: input.reauthorizationId,
-    integrationId: input.integrationId,
-    phase: 'awaiting_user',
-    outcome: null,
-    error: null,
-    attempts: 0,
-    expiresAt: expiresAt.toISOString(),
-    credentialVersion: null,
-    resyncId: null,
-  };
-  let started = false;
-  let previousStatus = 'active';
-  let busy = false; // one credential attempt at a time: a double submit waits its turn
-  // Set by the first activity; handlers only read it after `started`.
-  const begun: { snapshot?: IntegrationSnapshot } = {};
-
-  const setPhase = (phase: ReauthPhase, outcome: ReauthOutcome | null = state.outcome): void => {
-    state.phase = phase;
-    state.outcome = outcome;
-    upsertSearchAttributes({ ReauthPhase: [phase], ...(outcome ? { ReauthOutcome: [outcome] } : {}) });
-  };
-
-  const closedError = () =>
-    ApplicationFailure.create({ type: 'reauthorization_closed', message: ERROR_MESSAGES.reauthorization_closed, nonRetryable: true });
-
-  setHandler(statusQuery, () => state);
-
+  const run = new Reauthorization(input);
+  setHandler(statusQuery, () => run.status);
   setHandler(awaitStartedUpdate, async () => {
-    await condition(() => started);
-    return state;
+    await run.ready();
+    return run.status;
   });
+  setHandler(submitApiTokenUpdate, ({ apiToken }) => run.submitApiToken(apiToken), { validator: (arg) => run.checkApiTokenSubmission(arg) });
+  setHandler(cancelUpdate, () => run.cancel());
+  setHandler(oauthCallbackSignal, (payload) => run.receiveOAuthCallback(payload));
 
-  setHandler(
-    submitApiTokenUpdate,
-    async ({ apiToken }) => {
-      await condition(() => started && !busy);
-      if (state.outcome !== null) throw closedError();
-      busy = true;
-      try {
-        state.attempts += 1;
-        setPhase('validating');
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'validating', attempts: state.attempts });
-        const identity = await crm.validateApiToken({
-          tenantId: input.tenantId,
-          integrationId: input.integrationId,
-          provider: input.provider,
-          apiToken,
-          expectedAccountId: input.allowAccountChange ? null : begun.snapshot!.accountId,
-        });
-        setPhase('swapping');
-        const swapped = await db.swapCredentials({
-          tenantId: input.tenantId,
-          integrationId: input.integrationId,
-          reauthorizationId: state.id,
-          credentials: { secret: { apiToken }, identity, expiresAt: null, region: input.region, baseUrl: null },
-        });
-        state.credentialVersion = swapped.version;
-        previousStatus = swapped.previousStatus;
-        state.error = null;
-        setPhase('completed', 'succeeded');
-        return state;
-      } catch (err) {
-        if (state.outcome === 'succeeded') throw err;
-        const error = toReauthError(err);
-        log.info('api token attempt rejected', { code: error.code, attempt: state.attempts });
-        state.error = error;
-        setPhase('awaiting_user');
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error, attempts: state.attempts });
-        throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
-      } finally {
-        busy = false;
-      }
-    },
-    {
-      validator: (arg) => {
-        if (input.authType !== 'api_token') throw new Error('this reauthorization expects an OAuth callback, not an API token');
-        if (!arg || typeof arg.apiToken !== 'string' || arg.apiToken.trim() === '') throw new Error('apiToken must be a non-empty string');
-      },
-    },
-  );
+  await run.begin();
+  if (input.authType === 'oauth2') await run.awaitOAuthApproval();
+  else await run.awaitApiToken();
+  await run.expireIfStillOpen();
+  await run.recordOutcome();
+  await run.announceOutcome();
+  await condition(allHandlersFinished);
+  log.info('reauthorization finished', { outcome: run.status.outcome, workflowId: workflowInfo().workflowId });
+  return run.status;
+}
 
-  setHandler(cancelUpdate, async () => {
-    await condition(() => started && !busy);
-    if (state.outcome !== null) throw closedError();
-    state.error = { code: 'cancelled', message: ERROR_MESSAGES.cancelled };
-    setPhase('completed', 'cancelled');
-    // Recorded before answering, so whoever cancelled reads the final state right away.
-    await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'completed', outcome: 'cancelled', error: state.error, attempts: state.attempts });
-    return state;
-  });
+type NewCredentials = Pick<Parameters<Activities['swapCredentials']>[0], 'credentials' | 'pendingCredentialId' | 'addRequiredScopes'>;
 
-  const callbacks: OAuthCallbackPayload[] = [];
-  setHandler(oauthCallbackSignal, (payload) => {
-    if (input.authType === 'oauth2' && state.outcome === null) callbacks.push(payload);
-  });
+/** The state of one reauthorization and the steps that move it. */
+class Reauthorization {
+  readonly status: ReauthorizationStatus;
+  private readonly expiresAt: Date;
+  /** One credential attempt at a time: a double submit, a cancel or the expiry waits its turn. */
+  private readonly attemptLock = new Mutex();
+  /** The integration as it was when the reauthorization began; set by `begin()`. */
+  private integration?: IntegrationSnapshot;
+  /** The OAuth authorization attempt whose callback is awaited (its `state` is in the link). */
+  private oauthAttempt?: { attempt: number; stateHash: string };
+  private readonly oauthCallbacks: OAuthCallbackPayload[] = [];
+  /** The integration's status before the swap: a recovery from degraded/blocked is announced. */
+  private previousStatus = 'active';
+  private started = false;
+
+  constructor(private readonly input: ReauthorizationInput) {
+    this.expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
+    this.status = {
+      id: input.reauthorizationId,
+      integrationId: input.integrationId,
+      phase: 'awaiting_user',
+      outcome: null,
+      error: null,
+      attempts: 0,
+      expiresAt: this.expiresAt.toISOString(),
+      credentialVersion: null,
+      resyncId: null,
+    };
+  }
+
+  /** Records the reauthorization (row, link token) and, for OAuth, its first authorization attempt. */
+  async begin(): Promise<void> {
+    tagWorkflow(this.input, reauthorizationPhaseTags('awaiting_user', null));
+    this.showDetails();
+    this.integration = await bookkeeping.beginReauthorization({ ...this.input, expiresAt: this.status.expiresAt! });
+    this.showDetails(); // now with the provider's display name
+    if (this.input.authType === 'oauth2') {
+      this.oauthAttempt = await bookkeeping.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: 1 });
+    }
+    this.started = true;
+  }
+
+  ready(): Promise<void> {
+    return condition(() => this.started);
+  }
 
   /**
-   * OAuth: wait for the callback of the current attempt, exchange, validate, swap. A callback with
-   * another state (stale attempt, double click after the first was taken) is ignored; a refused
-   * consent or unusable grant opens a new attempt so the same link works again until it expires.
+   * Runs `step` once the reauthorization has begun and no other attempt is under way. The wait is
+   * a workflow condition (checked after the running attempt's own follow-up commands), so a waiting
+   * submit or cancel resumes where it always did; the lock then queues handlers that resume together.
    */
-  const runOAuthAttempts = async (
-    until: Date,
-    current: () => { attempt: number; stateHash: string },
-    nextAttempt: () => Promise<void>,
-  ): Promise<void> => {
-    while (state.outcome === null) {
-      const got = await condition(() => callbacks.length > 0 || state.outcome !== null, Math.max(0, until.getTime() - Date.now()));
-      if (!got || state.outcome !== null) return;
-      const cb = callbacks.shift()!;
-      const { attempt, stateHash } = current();
-      if (cb.stateHash !== stateHash) continue;
-      busy = true;
+  private async takeTurn<T>(step: () => Promise<T>): Promise<T> {
+    await condition(() => this.started && !this.attemptLock.isLocked());
+    return this.attemptLock.runExclusive(step);
+  }
+
+  private get isOpen(): boolean {
+    return this.status.outcome === null;
+  }
+
+  private get expectedAccountId(): string | null {
+    return this.input.allowAccountChange ? null : this.integration!.accountId;
+  }
+
+  private msUntilExpiry(): number {
+    return Math.max(0, this.expiresAt.getTime() - Date.now());
+  }
+
+  // --- API token ---------------------------------------------------------------------------------
+
+  /** API tokens arrive through the `submitApiToken` update; the main line only waits for an outcome. */
+  async awaitApiToken(): Promise<void> {
+    await condition(() => !this.isOpen, this.msUntilExpiry());
+  }
+
+  checkApiTokenSubmission(arg: { apiToken?: unknown } | undefined): void {
+    if (this.input.authType !== 'api_token') throw new Error('this reauthorization expects an OAuth callback, not an API token');
+    if (!arg || typeof arg.apiToken !== 'string' || arg.apiToken.trim() === '') throw new Error('apiToken must be a non-empty string');
+  }
+
+  /** Validates the token, swaps it in and answers the new status; a rejected token leaves the run open. */
+  async submitApiToken(apiToken: string): Promise<ReauthorizationStatus> {
+    return this.takeTurn(async () => {
+      if (!this.isOpen) throw this.closedFailure();
+      this.status.attempts += 1;
       try {
-        if (cb.error || !cb.code) {
-          const code = cb.error === 'access_denied' || !cb.error ? 'access_denied' : cb.error;
-          state.error = { code, message: ERROR_MESSAGES[code] ?? `The CRM answered "${cb.error}"${cb.errorDescription ? ': ' + cb.errorDescription : ''}.` };
-          state.attempts += 1;
-          await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error: state.error, attempts: state.attempts });
-          await nextAttempt();
-          continue;
-        }
-        state.attempts += 1;
-        setPhase('exchanging');
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'exchanging', attempts: state.attempts });
-        const pending = await crm.exchangeAuthorizationCode({ reauthorizationId: state.id, attempt, code: cb.code, callbackParams: cb.params ?? {} });
-        setPhase('validating');
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'validating' });
-        await crm.validatePendingCredentials({
-          pendingCredentialId: pending.pendingCredentialId,
-          expectedAccountId: input.allowAccountChange ? null : begun.snapshot!.accountId,
-          requiredScopes: begun.snapshot!.requiredScopes,
-        });
-        setPhase('swapping');
-        const swapped = await db.swapCredentials({
-          tenantId: input.tenantId,
-          integrationId: input.integrationId,
-          reauthorizationId: state.id,
-          pendingCredentialId: pending.pendingCredentialId,
-          addRequiredScopes: input.scopes,
-        });
-        state.credentialVersion = swapped.version;
-        previousStatus = swapped.previousStatus;
-        state.error = null;
-        setPhase('completed', 'succeeded');
+        await this.enterPhase('validating', { attempts: this.status.attempts });
+        await this.validateThenSwap(
+          () =>
+            crmWhileUserWaits.validateApiToken({
+              tenantId: this.input.tenantId,
+              integrationId: this.input.integrationId,
+              provider: this.input.provider,
+              apiToken,
+              expectedAccountId: this.expectedAccountId,
+            }),
+          (identity) => ({ credentials: { secret: { apiToken }, identity, expiresAt: null, region: this.input.region, baseUrl: null } }),
+        );
+        return this.status;
       } catch (err) {
+        if (this.status.outcome === 'succeeded') throw err;
         const error = toReauthError(err);
-        state.error = error;
-        log.info('oauth attempt failed', { code: error.code, attempt: state.attempts });
-        if (TERMINAL_OAUTH_ERRORS.has(error.code)) {
-          setPhase('completed', 'failed');
-          return;
-        }
-        setPhase('awaiting_user');
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'awaiting_user', error, attempts: state.attempts });
-        await nextAttempt();
-      } finally {
-        busy = false;
+        log.info('api token attempt rejected', { code: error.code, attempt: this.status.attempts });
+        await this.recordRejection(error);
+        throw reauthFailure(error);
       }
+    });
+  }
+
+  // --- OAuth -------------------------------------------------------------------------------------
+
+  receiveOAuthCallback(payload: OAuthCallbackPayload): void {
+    if (this.input.authType === 'oauth2' && this.isOpen) this.oauthCallbacks.push(payload);
+  }
+
+  /**
+   * Waits for the callback of the current attempt, then exchanges, validates and swaps. A callback
+   * with another state (a stale attempt, a double click after the first was taken) is ignored; a
+   * refused consent or an unusable grant opens a new attempt, so the same link works again until it
+   * expires; a terminal error ends the reauthorization.
+   */
+  async awaitOAuthApproval(): Promise<void> {
+    while (this.isOpen) {
+      const got = await condition(() => this.oauthCallbacks.length > 0 || !this.isOpen, this.msUntilExpiry());
+      if (!got || !this.isOpen) return;
+      const callback = this.oauthCallbacks.shift()!;
+      if (callback.stateHash !== this.oauthAttempt!.stateHash) continue;
+      const ended = await this.attemptLock.runExclusive(() => this.completeOAuthAttempt(callback));
+      if (ended) return;
     }
-  };
+  }
+
+  /** One OAuth callback of the current attempt; answers true when the reauthorization has ended. */
+  private async completeOAuthAttempt(callback: OAuthCallbackPayload): Promise<boolean> {
+    const { attempt } = this.oauthAttempt!;
+    this.status.attempts += 1;
+    if (callback.error || !callback.code) {
+      await this.recordRejection(consentRefusal(callback));
+      await this.openNextOAuthAttempt();
+      return false;
+    }
+    try {
+      await this.enterPhase('exchanging', { attempts: this.status.attempts });
+      const pending = await crmWhileUserWaits.exchangeAuthorizationCode({
+        reauthorizationId: this.status.id,
+        attempt,
+        code: callback.code,
+        callbackParams: callback.params ?? {},
+      });
+      await this.enterPhase('validating');
+      await this.validateThenSwap(
+        () =>
+          crmWhileUserWaits.validatePendingCredentials({
+            pendingCredentialId: pending.pendingCredentialId,
+            expectedAccountId: this.expectedAccountId,
+            requiredScopes: this.integration!.requiredScopes,
+          }),
+        () => ({ pendingCredentialId: pending.pendingCredentialId, addRequiredScopes: this.input.scopes }),
+      );
+      return true;
+    } catch (err) {
+      const error = toReauthError(err);
+      log.info('oauth attempt failed', { code: error.code, attempt: this.status.attempts });
+      if (TERMINAL_OAUTH_ERRORS.has(error.code)) {
+        this.status.error = error;
+        this.setPhase('completed', 'failed');
+        return true;
+      }
+      await this.recordRejection(error);
+      await this.openNextOAuthAttempt();
+      return false;
+    }
+  }
+
+  private async openNextOAuthAttempt(): Promise<void> {
+    this.oauthAttempt = await bookkeeping.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: this.oauthAttempt!.attempt + 1 });
+  }
+
+  // --- The shared steps --------------------------------------------------------------------------
+
+  /** The one way credentials change: confirmed by the CRM first, then swapped in one transaction. */
+  private async validateThenSwap(validate: () => Promise<CrmIdentity>, newCredentials: (identity: CrmIdentity) => NewCredentials): Promise<void> {
+    const identity = await validate();
+    this.setPhase('swapping');
+    const swapped = await bookkeeping.swapCredentials({
+      tenantId: this.input.tenantId,
+      integrationId: this.input.integrationId,
+      reauthorizationId: this.status.id,
+      ...newCredentials(identity),
+    });
+    this.status.credentialVersion = swapped.version;
+    this.previousStatus = swapped.previousStatus;
+    this.status.error = null;
+    this.setPhase('completed', 'succeeded');
+  }
+
+  /** The person's attempt did not work: say why and wait for the next one. */
+  private async recordRejection(error: ReauthError): Promise<void> {
+    this.status.error = error;
+    this.setPhase('awaiting_user');
+    await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'awaiting_user', error, attempts: this.status.attempts });
+  }
+
+  async cancel(): Promise<ReauthorizationStatus> {
+    return this.takeTurn(async () => {
+      if (!this.isOpen) throw this.closedFailure();
+      this.status.error = { code: 'cancelled', message: ERROR_MESSAGES.cancelled };
+      this.setPhase('completed', 'cancelled');
+      // Recorded before answering, so whoever cancelled reads the final state right away.
+      await this.recordFinalState();
+      return this.status;
+    });
+  }
+
+  /** The link expired; an attempt already under way is allowed to finish first. */
+  async expireIfStillOpen(): Promise<void> {
+    if (!this.isOpen) return;
+    await condition(() => !this.attemptLock.isLocked());
+    if (!this.isOpen) return;
+    this.status.error = { code: 'expired', message: ERROR_MESSAGES.expired };
+    this.setPhase('completed', 'expired');
+  }
+
+  /** A success was recorded atomically with the swap; the other outcomes are recorded here. */
+  async recordOutcome(): Promise<void> {
+    if (this.status.outcome !== 'succeeded') await this.recordFinalState();
+  }
 
   /** What follows an outcome: the opt-in re-sync, the refresh workflow, and telling people. */
-  const afterOutcome = async (): Promise<void> => {
-    if (state.outcome === 'succeeded') {
-      const resyncId = await startResyncAfterReauthorization(input);
+  async announceOutcome(): Promise<void> {
+    const { tenantId, integrationId } = this.input;
+    if (this.status.outcome === 'succeeded') {
+      const resyncId = await startResyncAfterReauthorization(this.input);
       if (resyncId) {
-        state.resyncId = resyncId;
-        await db.recordReauthorizationProgress({ reauthorizationId: state.id, phase: 'completed', resyncId });
+        this.status.resyncId = resyncId;
+        this.showDetails();
+        await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'completed', resyncId });
       }
       // Independent of each other: run together so the run closes sooner (a new reauthorization of
       // the same integration can only start once this one has closed).
       await Promise.all([
-        db.credentialsChanged({ tenantId: input.tenantId, integrationId: input.integrationId }),
-        emitEvent({ tenantId: input.tenantId, type: 'integrated_account:reauthorized', integrationId: input.integrationId, reason: input.reason ?? undefined }),
+        bookkeeping.credentialsChanged({ tenantId, integrationId }),
+        emitEvent({ tenantId, type: 'integrated_account:reauthorized', integrationId, reason: this.input.reason ?? undefined }),
       ]);
-      if (previousStatus !== 'active') {
-        // A recovery is announced too, so receivers are not left with a stale error.
-        await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:status_changed', integrationId: input.integrationId });
-      }
-    } else if (state.outcome === 'failed' || state.outcome === 'expired') {
-      await emitEvent({
-        tenantId: input.tenantId,
-        type: 'integrated_account:reauthorization_failed',
-        integrationId: input.integrationId,
-        reason: state.error?.code,
-      });
-    }
-  };
-
-  upsertSearchAttributes({
-    TenantId: [input.tenantId],
-    IntegrationId: [input.integrationId],
-    CrmProvider: [input.provider],
-    ReauthPhase: ['awaiting_user'],
-  });
-  begun.snapshot = await db.beginReauthorization({ ...input, expiresAt: state.expiresAt! });
-
-  if (input.authType === 'oauth2') {
-    let attempt = await db.prepareAuthorizationAttempt({ reauthorizationId: state.id, attempt: 1 });
-    started = true;
-    await runOAuthAttempts(expiresAt, () => attempt, async () => {
-      attempt = await db.prepareAuthorizationAttempt({ reauthorizationId: state.id, attempt: attempt.attempt + 1 });
-    });
-  } else {
-    started = true;
-    await condition(() => state.outcome !== null, expiresAt.getTime() - Date.now());
-  }
-  if (state.outcome === null) {
-    // The link expired. An attempt already under way is allowed to finish first.
-    await condition(() => !busy);
-    if (state.outcome === null) {
-      state.error = { code: 'expired', message: ERROR_MESSAGES.expired };
-      setPhase('completed', 'expired');
+      // A recovery is announced too, so receivers are not left with a stale error.
+      if (this.previousStatus !== 'active') await emitEvent({ tenantId, type: 'integrated_account:status_changed', integrationId });
+    } else if (this.status.outcome === 'failed' || this.status.outcome === 'expired') {
+      await emitEvent({ tenantId, type: 'integrated_account:reauthorization_failed', integrationId, reason: this.status.error?.code });
     }
   }
-  if (state.outcome !== 'succeeded') {
-    // A success was recorded atomically with the swap; the other outcomes are recorded here.
-    await db.recordReauthorizationProgress({
-      reauthorizationId: state.id,
+
+  private async recordFinalState(): Promise<void> {
+    await bookkeeping.recordReauthorizationProgress({
+      reauthorizationId: this.status.id,
       phase: 'completed',
-      outcome: state.outcome,
-      error: state.error,
-      attempts: state.attempts,
+      outcome: this.status.outcome,
+      error: this.status.error,
+      attempts: this.status.attempts,
     });
   }
-  await afterOutcome();
-  await condition(allHandlersFinished);
-  log.info('reauthorization finished', { outcome: state.outcome, workflowId: workflowInfo().workflowId });
-  return state;
+
+  private async enterPhase(phase: ReauthPhase, progress: { attempts?: number } = {}): Promise<void> {
+    this.setPhase(phase);
+    await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase, ...progress });
+  }
+
+  /**
+   * Phase and outcome, mirrored in search attributes (only when they change) and in the current
+   * details (also when only the error changed, e.g. a refused consent that keeps waiting).
+   */
+  private setPhase(phase: ReauthPhase, outcome: ReauthOutcome | null = this.status.outcome): void {
+    const changed = phase !== this.status.phase || outcome !== this.status.outcome;
+    this.status.phase = phase;
+    this.status.outcome = outcome;
+    this.showDetails();
+    if (changed) upsertSearchAttributes(reauthorizationPhaseTags(phase, outcome));
+  }
+
+  /** What the Temporal UI shows of this run right now: metadata, not a command (replay is unaffected). */
+  private showDetails(): void {
+    setCurrentDetails(reauthorizationDetails({ ...this.status, authType: this.input.authType, providerName: this.integration?.providerName ?? this.input.provider }));
+  }
+
+  private closedFailure(): ApplicationFailure {
+    return ApplicationFailure.create({ type: 'reauthorization_closed', message: ERROR_MESSAGES.reauthorization_closed, nonRetryable: true });
+  }
+}
+
+/** The account owner refused consent, or the CRM answered the callback with an error. */
+function consentRefusal(callback: OAuthCallbackPayload): ReauthError {
+  const code = callback.error === 'access_denied' || !callback.error ? 'access_denied' : callback.error.slice(0, 64);
+  const known = Object.hasOwn(ERROR_MESSAGES, code) ? ERROR_MESSAGES[code] : undefined;
+  const description = callback.errorDescription ? ': ' + callback.errorDescription.slice(0, 200) : '';
+  return { code, message: known ?? `The CRM answered "${code}"${description}.` };
 }

@@ -5,6 +5,7 @@ import { CoreModule } from '../../libs/nest/core.module';
 import { DatabaseModule } from '../../libs/nest/database.module';
 import { pinoParams } from '../../libs/nest/logger';
 import { AlertsModule } from './alerts/alerts.controller';
+import { AuditModule } from './audit/audit.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { AuthModule } from './auth/auth.module';
 import { CodecController } from './codec/codec.controller';
@@ -13,6 +14,7 @@ import { IntegrationsModule } from './integrations/integrations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { ConnectModule } from './connect/connect.module';
 import { ConsoleModule } from './console/console.module';
+import { SdkModule } from './sdk/sdk.module';
 import { ReauthorizationsModule } from './reauthorizations/reauthorizations.module';
 import { ResyncsModule } from './resyncs/resyncs.module';
 import { TemporalClientModule } from '../../libs/nest/temporal-client.module';
@@ -36,8 +38,10 @@ export class AppModule {
         ProvidersModule,
         ConnectModule,
         ConsoleModule,
+        SdkModule,
         WebhooksModule,
         AlertsModule,
+        AuditModule,
         MetricsModule,
       ],
       controllers: [CodecController],

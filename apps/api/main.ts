@@ -5,8 +5,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { loadConfig } from '../../libs/config/config';
 import { AppModule } from './app.module';
+import { codecCors, codecCorsOrigins } from './codec/codec-cors';
 import { ErrorShapeFilter } from './common/error.filter';
 import { installJsonBody } from './common/json-body';
+import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 
 async function main(): Promise<void> {
@@ -15,10 +17,15 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorShapeFilter());
   app.useGlobalPipes(createValidationPipe());
+  // Helmet on every answer (first, so that even a refused body gets them): CSP, nosniff, frame and referrer policy.
+  app.use(securityHeaders());
+  // The Temporal UI decodes payloads through /codec/* from its own origin (CODEC_CORS_ORIGINS); nothing
+  // else of the API is for other origins' pages. Before the body parser, so its refusals carry CORS too.
+  app.use('/codec', codecCors(codecCorsOrigins(cfg)));
   installJsonBody(app, '1mb');
   app.disable('x-powered-by');
-  // Temporal UI decodes payloads through /codec/*; only its origin may call it from a browser.
-  app.enableCors({ origin: [`http://localhost:${cfg.temporalUiPort}`, `http://127.0.0.1:${cfg.temporalUiPort}`], credentials: true });
+  // req.ip, which the per-IP rate limits count, is the client behind these proxies only (TRUST_PROXY; off: the TCP peer).
+  app.set('trust proxy', cfg.trustProxy);
   app.enableShutdownHooks();
 
   const doc = SwaggerModule.createDocument(

@@ -1,11 +1,10 @@
-import { createSandboxCrm, DEFAULT_SANDBOX_CRM_HOST, DEFAULT_SANDBOX_CRM_PORT } from './sandbox-crm';
+import { loadSandboxCrmConfig } from '../../libs/config/config';
+import { createSandboxCrm } from './sandbox-crm';
 
 /** Standalone entry point: `node dist/apps/sandbox-crm/main.js`. */
 async function main(): Promise<void> {
-  const sandbox = await createSandboxCrm({
-    port: parsePort(process.env.SANDBOX_CRM_PORT),
-    host: process.env.SANDBOX_CRM_HOST || DEFAULT_SANDBOX_CRM_HOST,
-  });
+  // SANDBOX_CRM_PORT, SANDBOX_CRM_HOST, SANDBOX_CRM_LOG, validated (a wrong one ends the process with a message).
+  const sandbox = await createSandboxCrm(loadSandboxCrmConfig());
   // Scripts wait for this exact line to know the server is ready.
   process.stdout.write(`sandbox-crm listening on ${sandbox.url}\n`);
 
@@ -23,13 +22,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}
-
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_SANDBOX_CRM_PORT;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`SANDBOX_CRM_PORT must be an integer 0-65535, got "${raw}"`);
-  return port;
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SETTINGS } from '../../libs/config/settings';
 import { translateBodyParseErrors } from './common/body-parse-errors';
 import { SandboxCrmModule } from './sandbox-crm.module';
 
@@ -11,6 +11,8 @@ export interface SandboxCrmOptions {
   port?: number;
   /** Interface to bind. Default 127.0.0.1: the emulator has an unauthenticated admin API. */
   host?: string;
+  /** Log everything; default: warnings and errors only (it runs inside test output). */
+  verboseLogs?: boolean;
 }
 
 export interface SandboxCrm {
@@ -21,14 +23,14 @@ export interface SandboxCrm {
   close(): Promise<void>;
 }
 
-export const DEFAULT_SANDBOX_CRM_PORT = 4010;
-export const DEFAULT_SANDBOX_CRM_HOST = '127.0.0.1';
+export const DEFAULT_SANDBOX_CRM_PORT = SETTINGS.SANDBOX_CRM_PORT.fallback;
+export const DEFAULT_SANDBOX_CRM_HOST = SETTINGS.SANDBOX_CRM_HOST.fallback;
 
 /** Starts a sandbox CRM HTTP server with fresh in-memory state. Several may run in one process. */
 export async function createSandboxCrm(options: SandboxCrmOptions = {}): Promise<SandboxCrm> {
   const host = options.host ?? DEFAULT_SANDBOX_CRM_HOST;
   const app = await NestFactory.create<NestExpressApplication>(SandboxCrmModule, {
-    logger: sandboxLogLevels(),
+    logger: options.verboseLogs ? ['error', 'warn', 'log', 'debug', 'verbose'] : ['error', 'warn'],
     // Registered by hand below so body-parser errors can be translated right after parsing.
     bodyParser: false,
     // Test clients keep connections alive; without this, close() would wait for them to idle out.
@@ -55,9 +57,4 @@ export async function createSandboxCrm(options: SandboxCrmOptions = {}): Promise
     port,
     close: () => app.close(),
   };
-}
-
-/** Quiet by default (it runs inside test output); `SANDBOX_CRM_LOG=debug` shows everything. */
-function sandboxLogLevels(): LogLevel[] {
-  return process.env.SANDBOX_CRM_LOG === 'debug' ? ['error', 'warn', 'log', 'debug', 'verbose'] : ['error', 'warn'];
 }

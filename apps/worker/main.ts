@@ -1,16 +1,46 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { Runtime, Worker } from '@temporalio/worker';
 import { Logger } from 'nestjs-pino';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { collectActivities } from '../../activities';
-import { loadConfig } from '../../libs/config/config';
-import { KeyRing } from '../../libs/crypto/key-ring';
-import { CODEC_KEY_RING } from '../../libs/nest/tokens';
-import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
+import { DataSource } from 'typeorm';
+import { activityInterceptors, createActivities } from '../../activities';
+import { type AppConfig, loadConfig } from '../../libs/config/config';
+import type { KeyRing } from '../../libs/crypto/key-ring';
+import { formatEgressAllowlist } from '../../libs/http/egress-allowlist';
+import { CODEC_KEY_RING, CREDENTIALS_KEY_RING, EGRESS } from '../../libs/nest/tokens';
+import type { ProcessEgress } from '../../libs/providers/provider-egress';
+import { ProviderRegistry } from '../../libs/providers/provider-registry';
+import { ResyncStarter } from '../../libs/resync/resync-starter';
 import { connectWorker, temporalAddress } from '../../libs/temporal/connect';
+import { createDataConverter } from '../../libs/temporal/encryption-codec';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../libs/temporal/workflow-interceptors';
+import { startWorkerMetricsServer } from './metrics-server';
+import { runtimeLogger } from './runtime-logger';
 import { WorkerModule } from './worker.module';
+
+/**
+ * Installs the Temporal Runtime: SDK, workflow and activity logs go through the worker's logger
+ * (one line per entry, attributes as fields), and Core's Prometheus exporter listens on the loopback
+ * port TEMPORAL_SDK_METRICS_PORT, for the worker's `/metrics` to include. A port that is taken turns
+ * the SDK metrics off instead of stopping the worker. Answers the exporter's URL (null: off).
+ */
+function installRuntime(cfg: AppConfig, logger: Logger): string | null {
+  const logs = runtimeLogger(logger, cfg.logLevel === 'debug' || cfg.logLevel === 'trace');
+  if (cfg.temporalSdkMetricsPort !== 0) {
+    const bindAddress = `127.0.0.1:${cfg.temporalSdkMetricsPort}`;
+    try {
+      Runtime.install({ logger: logs, telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
+      return `http://${bindAddress}/metrics`;
+    } catch (err) {
+      logger.warn(`Temporal SDK metrics off: ${(err as Error).message}`, 'WorkerMetrics');
+    }
+  }
+  Runtime.install({ logger: logs });
+  return null;
+}
 
 /**
  * Temporal worker host. Runs against whatever Temporal and Postgres the environment names
@@ -22,31 +52,44 @@ async function main(): Promise<void> {
   const logger = app.get(Logger);
   app.useLogger(logger);
 
-  // SDK and workflow logs go through the same logger as everything else: one line per entry.
-  Runtime.install({
-    logger: new DefaultLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
-      const { sdkComponent, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
-      const line = `${entry.message}${Object.keys(meta).length ? ' ' + JSON.stringify(meta) : ''}`;
-      const context = `Temporal${sdkComponent ? ':' + String(sdkComponent) : ''}`;
-      if (entry.level === 'ERROR') logger.error(line, undefined, context);
-      else if (entry.level === 'WARN') logger.warn(line, context);
-      else if (entry.level === 'DEBUG' || entry.level === 'TRACE') logger.debug(line, context);
-      else logger.log(line, context);
-    }),
-  });
+  const sdkMetricsUrl = installRuntime(cfg, logger);
+  // Nest builds the dependencies (database, key rings, providers, Temporal client); the activities
+  // are plain functions over them.
+  const deps = {
+    dataSource: app.get(DataSource),
+    credentialsKeyRing: app.get<KeyRing>(CREDENTIALS_KEY_RING),
+    config: cfg,
+    providers: app.get(ProviderRegistry),
+    temporal: app.get(Client),
+    egress: app.get<ProcessEgress>(EGRESS),
+    logger,
+  };
+  const activities = createActivities({ ...deps, resyncStarter: new ResyncStarter(deps) });
+
   const connection = await connectWorker(temporalAddress(cfg));
   const bundle = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporalNamespace,
     taskQueue: cfg.taskQueue,
-    ...(fs.existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../../workflows') }),
-    activities: collectActivities(app),
-    dataConverter: { payloadCodecs: [new EncryptionCodec(app.get<KeyRing>(CODEC_KEY_RING))] },
+    ...(fs.existsSync(bundle)
+      ? { workflowBundle: { codePath: bundle }, interceptors: { activity: activityInterceptors } }
+      : { workflowsPath: require.resolve('../../workflows'), interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+    activities,
+    dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
   });
+  logger.log(
+    `egress: public addresses${cfg.crmMode === 'production' ? ' over https' : ''}, EGRESS_ALLOWLIST ${formatEgressAllowlist(cfg.egressAllowlist) || '(empty)'}, catalog origins ${[...deps.egress.catalogOrigins].join(',') || '(none)'}`,
+    'Worker',
+  );
   logger.log(`worker polling task queue "${cfg.taskQueue}" on ${temporalAddress(cfg)} (namespace ${cfg.temporalNamespace})`, 'Worker');
+  const metrics =
+    cfg.workerMetricsPort === 0
+      ? null
+      : await startWorkerMetricsServer({ host: cfg.workerMetricsHost, port: cfg.workerMetricsPort, sdkMetricsUrl, logger });
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves once it has drained.
   await worker.run();
+  await metrics?.close();
   await connection.close();
   await app.close();
   logger.log('worker stopped', 'Worker');

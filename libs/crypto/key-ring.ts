@@ -1,11 +1,12 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
  * AES-256-GCM key ring. Keys are written `kid:base64key,kid2:base64key`; the first one encrypts,
  * all of them decrypt. Every ciphertext carries the id of the key that made it, so a new key can be
- * put first and old data re-encrypted lazily (or never) — rotation without a big-bang migration.
+ * put first (new data is sealed with it at once) and the stored data re-encrypted in the background
+ * by `npm run keys:rotate` (scripts/rotate-keys.ts), after which the old key can leave the ring.
  */
 export interface Sealed {
   keyId: string;
@@ -38,6 +39,15 @@ export class KeyRing {
 
   hasKey(kid: string): boolean {
     return this.keys.has(kid);
+  }
+
+  /**
+   * A 32-byte key for `purpose` (HKDF-SHA256 of key `kid`, the primary by default), for MACs: the
+   * encryption key itself is never used for anything else. Undefined for a key id not in the ring.
+   */
+  derivedKey(purpose: string, kid: string = this.primaryKeyId): Buffer | undefined {
+    const key = this.keys.get(kid);
+    return key ? Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `key-ring:${purpose}`, 32)) : undefined;
   }
 
   seal(plaintext: Buffer, aad?: Buffer): Sealed {
@@ -73,18 +83,29 @@ export interface DevKeys {
   payloadCodecKeys: string;
 }
 
+function devKeysFile(dataDir: string): string {
+  return path.join(dataDir, 'dev-keys.json');
+}
+
+/** The generated dev keys, if `npm start` has made them already (never creates them). */
+export function readDevKeys(dataDir: string): DevKeys | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(devKeysFile(dataDir), 'utf8')) as DevKeys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * Dev default: when no keys are configured, generate them once into the data dir. Several processes
  * (API, worker) may race on first start, so the file is created exclusively and re-read on conflict.
  */
 export function loadOrCreateDevKeys(dataDir: string): DevKeys {
-  const file = path.join(dataDir, 'dev-keys.json');
+  const file = devKeysFile(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevKeys;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const existing = readDevKeys(dataDir);
+  if (existing) return existing;
   const keys: DevKeys = { credentialsKeys: KeyRing.generateSpec('cred1'), payloadCodecKeys: KeyRing.generateSpec('codec1') };
   try {
     fs.writeFileSync(file, JSON.stringify(keys, null, 2), { flag: 'wx', mode: 0o600 });

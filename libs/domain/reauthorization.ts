@@ -4,7 +4,7 @@
  */
 export type AuthType = 'api_token' | 'oauth2';
 
-export type ReauthPhase = 'awaiting_user' | 'exchanging' | 'validating' | 'swapping' | 'resyncing' | 'completed';
+export type ReauthPhase = 'awaiting_user' | 'exchanging' | 'validating' | 'swapping' | 'completed';
 export type ReauthOutcome = 'succeeded' | 'failed' | 'expired' | 'cancelled';
 
 /** Error codes a reauthorization reports, each with a message a person can act on. */
@@ -82,6 +82,20 @@ export interface NewCredentials {
   baseUrl: string | null;
 }
 
+/** The integration as a reauthorization starts on it (what `beginReauthorization` hands the workflow; no secret). */
+export interface IntegrationSnapshot {
+  integrationId: string;
+  tenantId: string;
+  provider: string;
+  /** The provider's display name (e.g. `HubSpot`), for what the workflow tells operators; absent in older histories. */
+  providerName?: string;
+  authType: AuthType;
+  credentialVersion: number | null;
+  accountId: string | null;
+  /** Scopes the new credentials must hold: the integration's, the app's and this reauthorization's extra ones. */
+  requiredScopes: string[];
+}
+
 export const REAUTH_WORKFLOW_PREFIX = 'reauth:';
 export const CONNECT_WORKFLOW_PREFIX = 'connect:';
 
@@ -102,4 +116,6 @@ export const ERROR_MESSAGES: Record<string, string> = {
   reauthorization_closed: 'This reauthorization is already finished. Start a new one.',
   provider_not_configured: 'No OAuth app is configured for this CRM. An admin must add its client id and secret first.',
   provider_misconfigured: 'The CRM refused our OAuth app credentials (client id/secret). An admin must fix the provider settings.',
+  url_not_allowed: "One of the provider's URLs is not allowed (egress policy). An admin must fix the provider settings.",
+  invalid_account_id: 'The CRM answer does not name a usable account id. An admin must check the provider settings (accountIdField or accountIdClaim).',
 };

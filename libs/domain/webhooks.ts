@@ -14,3 +14,22 @@ export function webhookSecretAad(endpointId: string): string {
 export function webhookBody(event: { id: string; type: string; createdAt: Date; payload: Record<string, unknown> }): string {
   return JSON.stringify({ id: event.id, event: event.type, created_at: event.createdAt.toISOString(), payload: event.payload });
 }
+
+/** Retry settings of webhook deliveries, read from the worker's config (workflows cannot read env). */
+export interface WebhookDeliverySettings {
+  retryInitialSeconds: number;
+  retryWindowSeconds: number;
+}
+
+/** What recording an event hands the emitting workflow. */
+export interface RecordedWebhookEvent {
+  /** Endpoints with a delivery row for this event (subscribed when it was recorded). */
+  endpointIds: string[];
+  delivery: WebhookDeliverySettings;
+}
+
+/** A delivered attempt: the receiver's 2xx status and how many attempts it took. */
+export interface WebhookAttemptResult {
+  statusCode: number;
+  attempts: number;
+}

@@ -1,5 +1,33 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/config';
+
+/**
+ * Fields every log line written inside a unit of work carries: the worker's activity interceptor
+ * (activities/log-context.interceptor.ts) runs each activity inside one, so the activity's own lines,
+ * the SDK's activity logger and anything they call are stamped with its workflow and integration.
+ * Only ids and counters: never a value taken from an input as a whole.
+ */
+export interface LogContext {
+  tenantId?: string;
+  integrationId?: string;
+  workflowId?: string;
+  runId?: string;
+  activityType?: string;
+  attempt?: number;
+}
+
+const logContext = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with `fields` on every line it logs (nested calls add to the outer fields). */
+export function withLogContext<T>(fields: LogContext, fn: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...fields }, fn);
+}
+
+/** The fields of the current unit of work ({} outside one, e.g. in the API). */
+export function currentLogContext(): LogContext {
+  return logContext.getStore() ?? {};
+}
 
 /** Paths pino must never print: credentials travel in these headers and fields. */
 export const REDACT_PATHS = [
@@ -43,13 +71,15 @@ export function scrubUrl(full: string): string {
 
 const SECRET_QUERY_KEYS = new Set(['code', 'state', 'token', 'link_token', 'access_token', 'refresh_token', 'client_secret', 'api_key']);
 
-export function pinoParams(cfg: AppConfig, name: string): Params {
-  const pretty = process.env.LOG_FORMAT === 'pretty';
+export function pinoParams(cfg: Pick<AppConfig, 'logLevel' | 'logFormat'>, name: string): Params {
+  const pretty = cfg.logFormat === 'pretty';
   return {
     pinoHttp: {
       name,
       level: cfg.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // A copy: pino merges the line's own fields into what the mixin returns (they win).
+      mixin: () => ({ ...currentLogContext() }),
       transport: pretty
         ? { target: 'pino-pretty', options: { singleLine: true, colorize: true, ignore: 'pid,hostname,req,res', translateTime: 'HH:MM:ss' } }
         : undefined,

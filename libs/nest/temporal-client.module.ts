@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../config/config';
 import type { KeyRing } from '../crypto/key-ring';
 import { connectClient, temporalAddress } from '../temporal/connect';
-import { EncryptionCodec } from '../temporal/encryption-codec';
+import { createDataConverter } from '../temporal/encryption-codec';
 import { APP_CONFIG, CODEC_KEY_RING } from './tokens';
 
 export const TEMPORAL_CONNECTION = Symbol('TEMPORAL_CONNECTION');
@@ -29,7 +29,7 @@ class ConnectionCloser implements OnApplicationShutdown {
       provide: Client,
       inject: [TEMPORAL_CONNECTION, APP_CONFIG, CODEC_KEY_RING],
       useFactory: (connection: Connection, cfg: AppConfig, ring: KeyRing) =>
-        new Client({ connection, namespace: cfg.temporalNamespace, dataConverter: { payloadCodecs: [new EncryptionCodec(ring)] } }),
+        new Client({ connection, namespace: cfg.temporalNamespace, dataConverter: createDataConverter(ring) }),
     },
     ConnectionCloser,
   ],

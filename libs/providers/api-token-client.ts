@@ -1,18 +1,8 @@
 import type { CrmIdentity } from '../domain/reauthorization';
+import type { EgressPolicy } from '../http/egress-policy';
 import type { ApiTokenValidation } from './catalog';
-import { classifyHttpStatus, CrmError, parseRetryAfter } from './errors';
-
-/**
- * `fetch` throws for two different reasons: the network (retry) and a request it refuses to send,
- * such as a token that cannot be an HTTP header value (the credentials are unusable: do not retry).
- */
-export function fetchFailure(err: unknown): CrmError {
-  const e = err as Error;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.message === 'fetch failed') {
-    return new CrmError('transient', `CRM unreachable: ${e.name}`);
-  }
-  return new CrmError('invalid_credentials', 'the credentials cannot be sent in an HTTP request');
-}
+import { accountIdFromAnswer, classifyHttpStatus, CrmError, type CrmUrlRole, idFromAnswer, parseRetryAfter, requestFailure } from './errors';
+import { parseScopes } from './scopes';
 
 export function readPath(obj: unknown, dotted: string): unknown {
   let cur: unknown = obj;
@@ -23,27 +13,34 @@ export function readPath(obj: unknown, dotted: string): unknown {
   return cur;
 }
 
+/** Largest CRM JSON answer read (a record page of 200 rich records fits many times over). */
+const MAX_CRM_ANSWER_BYTES = 8 * 1024 * 1024;
+
 /**
- * Asks the CRM who a token belongs to. Throws `CrmError` classified as invalid credentials,
- * removed user, transient (network, 429, 5xx; carries Retry-After) or a malformed answer.
- */
-/**
- * GET a CRM JSON resource and classify a failed answer once, for every caller (who-am-I checks,
- * record pages): invalid credentials, removed user, transient (with Retry-After) or bad response.
+ * GET a CRM JSON resource through the egress policy and classify a failed answer once, for every
+ * caller (who-am-I checks, record pages): invalid credentials, removed user, transient (with
+ * Retry-After), bad response, or a URL the policy refuses. A failure's message names the status
+ * and which URL (`role`), never the answer's body.
  */
 export async function getCrmJson(
+  egress: EgressPolicy,
   url: string | URL,
   headers: Record<string, string>,
-  opts: { timeoutMs?: number; notFoundMeansInvalid?: boolean; signal?: AbortSignal } = {},
+  opts: { role: CrmUrlRole; timeoutMs?: number; notFoundMeansInvalid?: boolean; signal?: AbortSignal },
 ): Promise<{ body: unknown; status: number }> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout });
+    res = await egress.fetch(url, {
+      headers: { accept: 'application/json', ...headers },
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      maxBytes: MAX_CRM_ANSWER_BYTES,
+      signal: opts.signal,
+    });
+    text = await res.text();
   } catch (err) {
-    throw fetchFailure(err);
+    throw requestFailure(err, opts.role);
   }
-  const text = await res.text();
   let body: unknown;
   try {
     body = text ? JSON.parse(text) : null;
@@ -51,21 +48,23 @@ export async function getCrmJson(
     body = null; // not JSON: classified by status alone
   }
   const kind = res.status === 404 && opts.notFoundMeansInvalid ? 'invalid_credentials' : classifyHttpStatus(res.status, body);
-  if (kind) throw new CrmError(kind, `CRM answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+  if (kind) throw new CrmError(kind, `the CRM answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
   return { body, status: res.status };
 }
 
-export async function whoAmIWithApiToken(spec: ApiTokenValidation, token: string, timeoutMs = 10_000): Promise<CrmIdentity> {
-  const { body, status } = await getCrmJson(spec.validationUrl, { [spec.tokenHeader]: `${spec.tokenPrefix}${token}` }, { timeoutMs });
-  const accountId = readPath(body, spec.accountIdField);
-  if (typeof accountId !== 'string' && typeof accountId !== 'number') {
-    throw new CrmError('bad_response', `CRM answer has no account id at "${spec.accountIdField}"`, status);
-  }
-  const userId = spec.userIdField ? readPath(body, spec.userIdField) : undefined;
+/**
+ * Asks the CRM who a token belongs to. Throws `CrmError` classified as invalid credentials,
+ * removed user, transient (network, 429, 5xx; carries Retry-After), a malformed answer, an
+ * account id that is not one (`invalid_account_id`) or a URL the egress policy refuses.
+ */
+export async function whoAmIWithApiToken(egress: EgressPolicy, spec: ApiTokenValidation, token: string, timeoutMs = 10_000): Promise<CrmIdentity> {
+  const { body, status } = await getCrmJson(egress, spec.validationUrl, { [spec.tokenHeader]: `${spec.tokenPrefix}${token}` }, { role: 'validation URL', timeoutMs });
+  const accountId = accountIdFromAnswer(readPath(body, spec.accountIdField), spec.accountIdField, status);
+  const userId = spec.userIdField ? idFromAnswer(readPath(body, spec.userIdField)) : null;
   const scopes = spec.scopesField ? readPath(body, spec.scopesField) : undefined;
   return {
-    accountId: String(accountId),
-    userId: typeof userId === 'string' || typeof userId === 'number' ? String(userId) : null,
-    scopes: Array.isArray(scopes) ? scopes.map(String) : [],
+    accountId,
+    userId,
+    scopes: Array.isArray(scopes) ? (parseScopes(scopes) ?? []) : [],
   };
 }

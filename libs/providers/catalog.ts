@@ -184,7 +184,3 @@ export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
     },
   ];
 }
-
-export function findBuiltInProvider(urls: CatalogUrls, key: string): ProviderDefinition | undefined {
-  return builtInProviders(urls).find((p) => p.key === key);
-}

@@ -1,8 +1,12 @@
 import * as oauth from 'oauth4webapi';
 import type { CrmIdentity } from '../domain/reauthorization';
+import { EgressRefused, type EgressPolicy } from '../http/egress-policy';
 import { getCrmJson, readPath } from './api-token-client';
 import type { OAuth2Definition, Region } from './catalog';
-import { CrmError, parseRetryAfter } from './errors';
+import { accountIdFromAnswer, CrmError, type CrmUrlRole, idFromAnswer, isTransientStatus, parseRetryAfter, requestFailure } from './errors';
+import { parseScopes } from './scopes';
+
+export { parseScopes } from './scopes';
 
 /** A tenant's OAuth app at a provider. */
 export interface OAuthApp {
@@ -18,21 +22,16 @@ export interface TokenSet {
   expiresAt: string | null;
   /** Scopes the token endpoint says were granted, or null when it does not say. */
   grantedScopes: string[] | null;
-  metadata: { apiBaseUrl?: string; region?: string; instanceUrl?: string; identityUrl?: string };
+  metadata: { apiBaseUrl?: string; region?: string; instanceUrl?: string };
 }
 
-/** Loopback URLs (sandbox, tests) may be plain http; anything else must be https. */
-function isLoopback(url: string): boolean {
-  try {
-    const { hostname } = new URL(url);
-    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
-  } catch {
-    return false;
-  }
-}
-
-function requestOptions(url: string): { [oauth.allowInsecureRequests]?: boolean; signal: AbortSignal } {
-  return { ...(isLoopback(url) ? { [oauth.allowInsecureRequests]: true } : {}), signal: AbortSignal.timeout(15_000) };
+/**
+ * Token requests go through the egress policy (oauth4webapi's customFetch), which also decides
+ * whether plain http is acceptable: it refuses it when CRM_MODE=production, and every destination
+ * that is neither public nor allow-listed (or, for catalog providers, their configured origin).
+ */
+function requestOptions(egress: EgressPolicy): { [oauth.allowInsecureRequests]: true; [oauth.customFetch]: typeof egress.fetch; signal: AbortSignal } {
+  return { [oauth.allowInsecureRequests]: true, [oauth.customFetch]: egress.fetch, signal: AbortSignal.timeout(15_000) };
 }
 
 function authorizationServer(def: OAuth2Definition, tokenUrl = def.tokenUrl): oauth.AuthorizationServer {
@@ -46,12 +45,6 @@ function authorizationServer(def: OAuth2Definition, tokenUrl = def.tokenUrl): oa
 
 function clientAuth(def: OAuth2Definition, app: OAuthApp): oauth.ClientAuth {
   return def.clientAuth === 'client_secret_basic' ? oauth.ClientSecretBasic(app.clientSecret) : oauth.ClientSecretPost(app.clientSecret);
-}
-
-export function parseScopes(value: unknown): string[] | null {
-  if (Array.isArray(value)) return value.map(String);
-  if (typeof value !== 'string') return null;
-  return value.split(/[\s,]+/).filter(Boolean);
 }
 
 export function generatePkceVerifier(): string {
@@ -90,7 +83,7 @@ export function regionFromCallback(def: OAuth2Definition, params: Record<string,
   if (!def.regions) return { region: null, server: null };
   const region = params.location ?? def.defaultRegion ?? 'us';
   const server = def.regions[region];
-  if (!server) throw new CrmError('bad_response', `unknown data center "${region}" in the OAuth callback`);
+  if (!server) throw new CrmError('bad_response', 'the OAuth callback names an unknown data center');
   const claimed = params['accounts-server'];
   if (claimed && claimed.replace(/\/$/, '') !== server.accountsServer) {
     throw new CrmError('bad_response', 'the OAuth callback names an accounts server that does not match its data center');
@@ -98,58 +91,132 @@ export function regionFromCallback(def: OAuth2Definition, params: Record<string,
   return { region, server };
 }
 
-function trustedApiBase(def: OAuth2Definition, candidate: unknown): string | undefined {
-  if (typeof candidate !== 'string' || candidate === '') return undefined;
-  const prefixes = def.trustedApiPrefixes ?? [];
-  if (!prefixes.some((p) => candidate.startsWith(p))) {
-    throw new CrmError('bad_response', `token response names an untrusted API host`);
+/**
+ * Whether `url` lies under a trusted prefix: a scheme alone (`https://`, any host), or a URL whose
+ * origin the candidate must share and whose path it must equal or continue after a `/`. Compared
+ * on the parsed, normalised URL, so `https://api.example.com.evil.test` or `…/prefix/../admin`
+ * are not "under" `https://api.example.com` or `…/prefix`.
+ */
+function isUnderPrefix(url: URL, prefix: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\/$/i.test(prefix)) return url.protocol === prefix.slice(0, -2).toLowerCase();
+  let base: URL;
+  try {
+    base = new URL(prefix);
+  } catch {
+    return false;
   }
-  return candidate.replace(/\/$/, '');
+  const basePath = base.pathname.replace(/\/$/, '');
+  const path = url.pathname.replace(/\/$/, '');
+  return url.origin === base.origin && (path === basePath || path.startsWith(`${basePath}/`));
 }
 
-/** Network errors and oauth4webapi's errors, classified like every other CRM failure. */
-function classifyOAuthError(err: unknown): CrmError {
+/** An API base URL a token response names, if the provider trusts it: no credentials, query or fragment, under a trusted prefix. */
+function trustedApiBase(def: OAuth2Definition, candidate: unknown): string | undefined {
+  if (typeof candidate !== 'string' || candidate === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(candidate);
+  } catch {
+    url = undefined;
+  }
+  const prefixes = def.trustedApiPrefixes ?? [];
+  if (!url || url.username || url.password || url.search || url.hash || !prefixes.some((p) => isUnderPrefix(url, p))) {
+    throw new CrmError('bad_response', 'the token response names an untrusted API host');
+  }
+  return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+}
+
+/** OAuth error codes we name in messages; any other `error` value of an answer is not repeated. */
+const KNOWN_OAUTH_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'invalid_code',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+  'invalid_token',
+]);
+
+function oauthErrorCode(code: unknown): string {
+  return typeof code === 'string' && KNOWN_OAUTH_ERRORS.has(code) ? code : 'an unrecognised error code';
+}
+
+/** The answer's `error_description`, bounded, for classification only (see CrmError.remoteDescription). */
+function remoteDescription(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, 500) : undefined;
+}
+
+/** Network errors, egress refusals and oauth4webapi's errors, classified like every other CRM failure; messages are ours. */
+function classifyOAuthError(err: unknown, role: CrmUrlRole = 'token URL'): CrmError {
   if (err instanceof CrmError) return err;
+  if (err instanceof EgressRefused) return requestFailure(err, role);
   if (err instanceof oauth.ResponseBodyError) {
-    if (err.error === 'invalid_grant' || err.error === 'invalid_code') return new CrmError('invalid_grant', err.error_description ?? err.error, err.status);
-    if (err.error === 'invalid_client' || err.error === 'unauthorized_client') return new CrmError('invalid_client', err.error, err.status);
-    if (err.status === 429 || err.status >= 500 || err.error === 'temporarily_unavailable') {
-      return new CrmError('transient', `token endpoint answered ${err.status}`, err.status, parseRetryAfter(err.response.headers.get('retry-after')));
+    const code = oauthErrorCode(err.error);
+    if (err.error === 'invalid_grant' || err.error === 'invalid_code') {
+      return new CrmError('invalid_grant', `the token endpoint refused the grant (${err.status}, ${code})`, err.status, undefined, remoteDescription(err.error_description));
     }
-    return new CrmError('bad_response', `token endpoint error ${err.error}`, err.status);
+    if (err.error === 'invalid_client' || err.error === 'unauthorized_client') return new CrmError('invalid_client', `the token endpoint refused the client (${err.status}, ${code})`, err.status);
+    if (isTransientStatus(err.status) || err.error === 'temporarily_unavailable') return tokenEndpointUnavailable(err.status, err.response.headers);
+    return new CrmError('bad_response', `the token endpoint answered ${err.status} (${code})`, err.status);
   }
-  const e = err as { name?: string; code?: string; cause?: { status?: number } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || (err as Error)?.message === 'fetch failed') {
-    return new CrmError('transient', `token endpoint unreachable: ${e.name}`);
-  }
+  const e = err as { name?: string; code?: string };
   if (e?.code === oauth.RESPONSE_IS_NOT_CONFORM || e?.code === oauth.RESPONSE_IS_NOT_JSON) {
-    const status = (err as { cause?: Response }).cause?.status;
-    if (status && (status === 429 || status >= 500)) {
-      return new CrmError('transient', `token endpoint answered ${status}`, status, parseRetryAfter((err as { cause: Response }).cause.headers.get('retry-after')));
-    }
-    return new CrmError('bad_response', `token endpoint answer not understood (${status ?? 'no status'})`, status);
+    const response = (err as { cause?: Response }).cause;
+    const status = response?.status;
+    if (response && status && isTransientStatus(status)) return tokenEndpointUnavailable(status, response.headers);
+    return new CrmError('bad_response', `the token endpoint's answer was not understood (${status ?? 'no status'})`, status);
   }
   // Issuer, ID-token or response-shape checks failing mean the provider is set up wrong, not that
   // the person did something wrong: an admin has to fix the provider settings.
   if (e?.code && String(e.code).startsWith('OAUTH_')) return new CrmError('invalid_client', `OAuth response rejected (${e.code})`);
-  return new CrmError('bad_response', `token endpoint answer not understood: ${(err as Error)?.message ?? String(err)}`);
+  // What is left: fetch's TypeError for an unsendable request, an interrupted request, or a
+  // TypeError of oauth4webapi about its input; none of their texts is repeated.
+  return requestFailure(err, role);
 }
 
-/** Zoho answers token errors with HTTP 200 and `{"error": "..."}`; turn that into a proper error first. */
-async function rejectErrorInOkBody(res: Response): Promise<void> {
+/** A token endpoint's "try again later" answer, carrying its Retry-After. */
+function tokenEndpointUnavailable(status: number, headers: Headers): CrmError {
+  return new CrmError('transient', `the token endpoint answered ${status}`, status, parseRetryAfter(headers.get('retry-after')));
+}
+
+/**
+ * Before oauth4webapi reads a token response: a "try again later" status is a transient error, and
+ * Zoho's token errors, answered with HTTP 200 and `{"error": "..."}`, become proper errors.
+ */
+async function rejectUnusableTokenResponse(res: Response): Promise<void> {
+  if (isTransientStatus(res.status)) throw tokenEndpointUnavailable(res.status, res.headers);
   if (res.status !== 200) return;
   const body = (await res.clone().json().catch(() => null)) as { error?: string } | null;
   if (body && typeof body.error === 'string' && !('access_token' in body)) {
-    throw new CrmError(body.error === 'invalid_code' || body.error === 'invalid_grant' ? 'invalid_grant' : 'bad_response', `token endpoint error ${body.error}`, 200);
+    const grantRefused = body.error === 'invalid_code' || body.error === 'invalid_grant';
+    throw new CrmError(grantRefused ? 'invalid_grant' : 'bad_response', `the token endpoint answered 200 with ${oauthErrorCode(body.error)}`, 200);
   }
 }
 
-function toTokenSet(def: OAuth2Definition, t: oauth.TokenEndpointResponse, region: string | null, regionServer: Region | null): TokenSet {
+/**
+ * The token set of a token response. An API base URL the response names (Salesforce
+ * `instance_url`, Pipedrive and Zoho `api_domain`) is CRM input: it must be under one of the
+ * provider's trusted prefixes, and the egress policy must not refuse it, before it is stored.
+ */
+async function toTokenSet(egress: EgressPolicy, def: OAuth2Definition, t: oauth.TokenEndpointResponse, region: string | null, regionServer: Region | null): Promise<TokenSet> {
   const apiBase =
     (regionServer ? trustedApiBase({ ...def, trustedApiPrefixes: [regionServer.apiDomain] }, t.api_domain ?? regionServer.apiDomain) : undefined) ??
     trustedApiBase(def, t.instance_url) ??
     trustedApiBase(def, t.api_domain) ??
     def.defaultApiBaseUrl;
+  if (apiBase) {
+    try {
+      await egress.check(apiBase);
+    } catch (err) {
+      if (err instanceof EgressRefused) throw new CrmError('url_not_allowed', 'the token response names an API URL that is not allowed (egress policy)');
+      throw err;
+    }
+  }
+  const instanceUrl = typeof t.instance_url === 'string' ? trustedApiBase(def, t.instance_url) : undefined;
   return {
     accessToken: t.access_token,
     refreshToken: t.refresh_token ?? null,
@@ -158,14 +225,16 @@ function toTokenSet(def: OAuth2Definition, t: oauth.TokenEndpointResponse, regio
     metadata: {
       ...(apiBase ? { apiBaseUrl: apiBase } : {}),
       ...(region ? { region } : {}),
-      ...(typeof t.instance_url === 'string' ? { instanceUrl: t.instance_url } : {}),
-      ...(typeof t.id === 'string' ? { identityUrl: t.id } : {}),
+      // Kept only as the checked API base it is; other URLs of the answer (Salesforce's identity
+      // URL `id`) are not used, so not stored.
+      ...(instanceUrl && instanceUrl === apiBase ? { instanceUrl } : {}),
     },
   };
 }
 
 /** Exchanges an authorization code (PKCE verifier when the provider uses PKCE). */
 export async function exchangeAuthorizationCode(
+  egress: EgressPolicy,
   def: OAuth2Definition,
   app: OAuthApp,
   args: { code: string; redirectUri: string; codeVerifier: string | null; callbackParams: Record<string, string> },
@@ -191,94 +260,81 @@ export async function exchangeAuthorizationCode(
       params,
       args.redirectUri,
       def.pkce && args.codeVerifier ? args.codeVerifier : oauth.nopkce,
-      requestOptions(tokenUrl),
+      requestOptions(egress),
     );
-    await rejectErrorInOkBody(res);
-    if (res.status === 429 || res.status >= 500) {
-      throw new CrmError('transient', `token endpoint answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
-    }
+    await rejectUnusableTokenResponse(res);
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, res, { requireIdToken: false });
-    return toTokenSet(def, tokens, region, server);
+    return await toTokenSet(egress, def, tokens, region, server);
   } catch (err) {
     throw classifyOAuthError(err);
   }
 }
 
 /** Refresh-token grant; the answer may carry a rotated refresh token. */
-export async function refreshAccessToken(def: OAuth2Definition, app: OAuthApp, refreshToken: string, region: string | null): Promise<TokenSet> {
+export async function refreshAccessToken(egress: EgressPolicy, def: OAuth2Definition, app: OAuthApp, refreshToken: string, region: string | null): Promise<TokenSet> {
   try {
     const server = def.regions ? def.regions[region ?? def.defaultRegion ?? 'us'] : null;
     const tokenUrl = server ? `${server.accountsServer}/oauth/v2/token` : def.tokenUrl;
     const as = authorizationServer(def, tokenUrl);
     const client: oauth.Client = { client_id: app.clientId };
-    const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(def, app), refreshToken, requestOptions(tokenUrl));
-    await rejectErrorInOkBody(res);
-    if (res.status === 429 || res.status >= 500) {
-      throw new CrmError('transient', `token endpoint answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
-    }
+    const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(def, app), refreshToken, requestOptions(egress));
+    await rejectUnusableTokenResponse(res);
     const tokens = await oauth.processRefreshTokenResponse(as, client, res);
-    return toTokenSet(def, tokens, region, server ?? null);
+    return await toTokenSet(egress, def, tokens, region, server ?? null);
   } catch (err) {
     throw classifyOAuthError(err);
   }
 }
 
-async function getJson(url: string, headers: Record<string, string>): Promise<unknown> {
+async function getJson(egress: EgressPolicy, url: string, headers: Record<string, string>, role: CrmUrlRole): Promise<unknown> {
   // HubSpot answers an unknown or dead token on its token-info endpoint with 404.
-  return (await getCrmJson(url, headers, { notFoundMeansInvalid: url.includes('/access-tokens/') })).body;
+  return (await getCrmJson(egress, url, headers, { role, notFoundMeansInvalid: role === 'token info URL' })).body;
 }
 
-function idOf(v: unknown): string | null {
-  return typeof v === 'string' || typeof v === 'number' ? String(v) : null;
-}
-
-/** Asks the CRM who an access token belongs to, in each provider's own API shape. */
+/**
+ * Asks the CRM who an access token belongs to, in each provider's own API shape. The account id
+ * must look like one (`invalid_account_id` otherwise); a user id that does not is left out.
+ */
 export async function whoAmIWithAccessToken(
+  egress: EgressPolicy,
   def: OAuth2Definition,
   tokens: { accessToken: string; metadata: TokenSet['metadata'] },
 ): Promise<CrmIdentity> {
   const bearer = { authorization: `${def.tokenHeaderPrefix}${tokens.accessToken}` };
-  let accountId: string | null = null;
-  let userId: string | null = null;
-  let scopes: string[] = [];
   switch (def.identity) {
     case 'hubspot_token_info': {
-      const info = (await getJson(`${def.identityUrl}/${encodeURIComponent(tokens.accessToken)}`, {})) as Record<string, unknown>;
-      accountId = idOf(info?.hub_id);
-      userId = idOf(info?.user_id) ?? idOf(info?.user);
-      scopes = parseScopes(info?.scopes) ?? [];
-      break;
+      const info = (await getJson(egress, `${def.identityUrl}/${encodeURIComponent(tokens.accessToken)}`, {}, 'token info URL')) as Record<string, unknown>;
+      return {
+        accountId: accountIdFromAnswer(info?.hub_id, 'hub_id'),
+        userId: idFromAnswer(info?.user_id) ?? idFromAnswer(info?.user),
+        scopes: parseScopes(info?.scopes) ?? [],
+      };
     }
     case 'salesforce_userinfo': {
-      const info = (await getJson(def.identityUrl!, bearer)) as Record<string, unknown>;
-      accountId = idOf(info?.organization_id);
-      userId = idOf(info?.user_id);
-      break;
+      const info = (await getJson(egress, def.identityUrl!, bearer, 'userinfo URL')) as Record<string, unknown>;
+      return { accountId: accountIdFromAnswer(info?.organization_id, 'organization_id'), userId: idFromAnswer(info?.user_id), scopes: [] };
     }
     case 'pipedrive_users_me': {
       const base = tokens.metadata.apiBaseUrl ?? def.defaultApiBaseUrl;
-      const info = (await getJson(`${base}/api/v1/users/me`, bearer)) as { data?: Record<string, unknown> };
-      accountId = idOf(info?.data?.company_id);
-      userId = idOf(info?.data?.id);
-      break;
+      const info = (await getJson(egress, `${base}/api/v1/users/me`, bearer, 'API URL')) as { data?: Record<string, unknown> };
+      return { accountId: accountIdFromAnswer(info?.data?.company_id, 'data.company_id'), userId: idFromAnswer(info?.data?.id), scopes: [] };
     }
     case 'zoho_org': {
       const region = tokens.metadata.region ?? def.defaultRegion ?? 'us';
       const base = tokens.metadata.apiBaseUrl ?? def.regions?.[region]?.apiDomain;
-      const org = (await getJson(`${base}/crm/v2/org`, bearer)) as { org?: Array<Record<string, unknown>> };
-      accountId = idOf(org?.org?.[0]?.id);
-      const users = (await getJson(`${base}/crm/v2/users?type=CurrentUser`, bearer)) as { users?: Array<Record<string, unknown>> };
-      userId = idOf(users?.users?.[0]?.id);
-      break;
+      const org = (await getJson(egress, `${base}/crm/v2/org`, bearer, 'API URL')) as { org?: Array<Record<string, unknown>> };
+      const accountId = accountIdFromAnswer(org?.org?.[0]?.id, 'org.0.id');
+      const users = (await getJson(egress, `${base}/crm/v2/users?type=CurrentUser`, bearer, 'API URL')) as { users?: Array<Record<string, unknown>> };
+      return { accountId, userId: idFromAnswer(users?.users?.[0]?.id), scopes: [] };
     }
     case 'userinfo': {
-      const info = await getJson(def.identityUrl!, { authorization: `Bearer ${tokens.accessToken}` });
-      accountId = idOf(readPath(info, def.accountIdClaim ?? 'sub'));
-      userId = idOf(readPath(info, 'sub'));
-      scopes = parseScopes(readPath(info, 'scope')) ?? [];
-      break;
+      const claim = def.accountIdClaim ?? 'sub';
+      const info = await getJson(egress, def.identityUrl!, { authorization: `Bearer ${tokens.accessToken}` }, 'userinfo URL');
+      return {
+        accountId: accountIdFromAnswer(readPath(info, claim), claim),
+        userId: idFromAnswer(readPath(info, 'sub')),
+        scopes: parseScopes(readPath(info, 'scope')) ?? [],
+      };
     }
   }
-  if (!accountId) throw new CrmError('bad_response', 'the CRM did not say which account the token belongs to');
-  return { accountId, userId, scopes };
 }

@@ -1,3 +1,4 @@
+import type { EgressPolicy } from '../http/egress-policy';
 import { getCrmJson } from './api-token-client';
 import type { CatalogUrls, ProviderDefinition } from './catalog';
 import { CrmError } from './errors';
@@ -33,7 +34,8 @@ export interface RecordsCredentials {
   bearer: string;
 }
 
-type RecordsClientFactory = (provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials) => RecordsClient;
+/** `egress`: the policy of this provider's calls (ProcessEgress.forProvider). */
+type RecordsClientFactory = (provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials, egress: EgressPolicy) => RecordsClient;
 
 export const DEFAULT_PAGE_SIZE = 200;
 
@@ -46,13 +48,18 @@ export class SandboxRecordsClient implements RecordsClient {
   constructor(
     private readonly baseUrl: string,
     private readonly credentials: RecordsCredentials,
+    private readonly egress: EgressPolicy,
   ) {}
 
   async fetchPage(entity: string, cursor: string | null, opts: FetchPageOptions = {}): Promise<RecordPage> {
     const url = new URL(`${this.baseUrl}/api/v1/${encodeURIComponent(entity)}`);
     url.searchParams.set('limit', String(opts.pageSize ?? DEFAULT_PAGE_SIZE));
     if (cursor) url.searchParams.set('cursor', cursor);
-    const { body } = await getCrmJson(url, { authorization: `Bearer ${this.credentials.bearer}` }, { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal });
+    const { body } = await getCrmJson(this.egress, url, { authorization: `Bearer ${this.credentials.bearer}` }, {
+      role: 'API URL',
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      signal: opts.signal,
+    });
     return parseRecordPage(entity, body);
   }
 }
@@ -86,7 +93,7 @@ export function parseRecordPage(entity: string, body: unknown): RecordPage {
  */
 const PRODUCTION_ADAPTERS: Record<string, RecordsClientFactory> = {};
 
-const sandboxFactory: RecordsClientFactory = (_provider, urls, credentials) => new SandboxRecordsClient(urls.sandboxCrmUrl, credentials);
+const sandboxFactory: RecordsClientFactory = (_provider, urls, credentials, egress) => new SandboxRecordsClient(urls.sandboxCrmUrl, credentials, egress);
 
 function factoryFor(provider: ProviderDefinition, urls: CatalogUrls): RecordsClientFactory | undefined {
   // Custom providers are declared at run time with no record API we know: always delegated.
@@ -100,7 +107,7 @@ export function hasBuiltInImporter(provider: ProviderDefinition, urls: CatalogUr
   return factoryFor(provider, urls) !== undefined;
 }
 
-export function recordsClientFor(provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials): RecordsClient | null {
+export function recordsClientFor(provider: ProviderDefinition, urls: CatalogUrls, credentials: RecordsCredentials, egress: EgressPolicy): RecordsClient | null {
   const factory = factoryFor(provider, urls);
-  return factory ? factory(provider, urls, credentials) : null;
+  return factory ? factory(provider, urls, credentials, egress) : null;
 }

@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Client, WithStartWorkflowOperation } from '@temporalio/client';
+import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { DataSource, Not } from 'typeorm';
+import { type DataSource, Not } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { Integration, Resync, ResyncEntity } from '../db/entities';
 import {
@@ -12,12 +10,10 @@ import {
   type ResyncTrigger,
   resyncWorkflowId,
 } from '../domain/resync';
-import { APP_CONFIG } from '../nest/tokens';
-import { ProviderRegistry } from '../providers/provider-registry';
+import type { ProviderRegistry } from '../providers/provider-registry';
 import { hasBuiltInImporter } from '../providers/records-client';
 import { StartRefused, updateWithStartBounded } from '../temporal/update-with-start';
-import { awaitResyncStartedUpdate } from '../../workflows/resync-definitions';
-import type { fullResync } from '../../workflows/full-resync.workflow';
+import { awaitResyncStartedUpdate, FULL_RESYNC_WORKFLOW, type FullResyncWorkflow } from '../contracts';
 
 /** A request the caller must fix (mapped to 4xx by the API, to a non-retryable failure by activities). */
 export class ResyncRequestError extends Error {
@@ -45,25 +41,41 @@ export interface StartResyncRequest {
   resyncId?: string;
 }
 
+/** What a {@link ResyncStarter} works with; the API and the worker each hand over their own. */
+export interface ResyncStarterDeps {
+  dataSource: DataSource;
+  config: AppConfig;
+  providers: ProviderRegistry;
+  temporal: Client;
+}
+
 /**
  * Starts a full re-sync, or joins the one already running for the integration (workflow id
  * `resync:<integrationId>`, conflict policy USE_EXISTING). Update-with-start answers once the
  * workflow has recorded its rows, with the id of whichever re-sync is running, so concurrent
  * requests all learn the same one. Reads Postgres to plan; writes nothing itself.
+ * A plain class: the API provides it with a factory provider, the worker hands it to the activities.
  */
-@Injectable()
 export class ResyncStarter {
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    @Inject(APP_CONFIG) private readonly cfg: AppConfig,
-    private readonly providers: ProviderRegistry,
-    private readonly temporal: Client,
-  ) {}
+  private readonly ds: DataSource;
+  private readonly cfg: AppConfig;
+  private readonly providers: ProviderRegistry;
+  private readonly temporal: Client;
+
+  constructor(deps: ResyncStarterDeps) {
+    this.ds = deps.dataSource;
+    this.cfg = deps.config;
+    this.providers = deps.providers;
+    this.temporal = deps.temporal;
+  }
 
   /** Which entity types, each built-in or delegated. */
   async plan(req: StartResyncRequest): Promise<FullResyncInput> {
     const integration = await this.ds.getRepository(Integration).findOne({ where: { id: req.integrationId, tenantId: req.tenantId } });
     if (!integration) throw new ResyncRequestError(404, 'not_found', 'integration not found');
+    if (integration.status === 'disabled') {
+      throw new ResyncRequestError(409, 'integration_disabled', 'This integration is disabled. Enable it before re-syncing.');
+    }
     if (integration.credentialVersion === null) {
       throw new ResyncRequestError(409, 'integration_not_connected', 'This integration has no credentials yet; connect it before re-syncing.');
     }
@@ -118,7 +130,7 @@ export class ResyncStarter {
     }
     const input = await this.plan(req);
     for (let attempt = 0; ; attempt++) {
-      const startOp = new WithStartWorkflowOperation<typeof fullResync>('fullResync', {
+      const startOp = new WithStartWorkflowOperation<FullResyncWorkflow>(FULL_RESYNC_WORKFLOW, {
         workflowId: resyncWorkflowId(input.integrationId),
         taskQueue: this.cfg.taskQueue,
         args: [input],

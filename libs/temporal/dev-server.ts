@@ -3,15 +3,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadDevToolsConfig, type DevToolsConfig } from '../config/config';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 /** The newest CLI tag that `go install` accepts (later tags carry `replace` directives). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
 
-export function userCachePath(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'reauth-engine', `temporal-${TEMPORAL_CLI_VERSION}`);
+export function userCachePath(tools: DevToolsConfig = loadDevToolsConfig()): string {
+  return path.join(tools.cacheDir, 'reauth-engine', `temporal-${TEMPORAL_CLI_VERSION}`);
 }
 
 function isExecutable(file: string): boolean {
@@ -23,9 +23,9 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+function onPath(name: string, tools: DevToolsConfig): string | undefined {
+  for (const dir of tools.searchPath) {
+    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
   }
   return undefined;
 }
@@ -38,18 +38,19 @@ export interface CliLocation {
 /**
  * Finds the Temporal CLI in a fixed order without building anything.
  * Returns undefined when a build (or the SDK download) is needed.
+ * `tools` (TEMPORAL_CLI_PATH, PATH, XDG_CACHE_HOME) defaults to the process's settings.
  */
-export function findTemporalCli(projectRoot = process.cwd()): CliLocation | undefined {
-  const explicit = process.env.TEMPORAL_CLI_PATH;
+export function findTemporalCli(projectRoot = process.cwd(), tools: DevToolsConfig = loadDevToolsConfig()): CliLocation | undefined {
+  const explicit = tools.temporalCliPath;
   if (explicit) {
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
     return { path: explicit, source: 'TEMPORAL_CLI_PATH' };
   }
-  const fromPath = onPath('temporal');
+  const fromPath = onPath('temporal', tools);
   if (fromPath) return { path: fromPath, source: 'PATH' };
   const project = path.join(projectRoot, '.temporal', 'bin', 'temporal');
   if (isExecutable(project)) return { path: project, source: 'project' };
-  const cached = userCachePath();
+  const cached = userCachePath(tools);
   if (isExecutable(cached)) return { path: cached, source: 'user-cache' };
   return undefined;
 }
@@ -59,20 +60,25 @@ export function findTemporalCli(projectRoot = process.cwd()): CliLocation | unde
  * per-user cache so that fresh clones (and CI on the same machine) reuse it. Returns undefined
  * when Go is missing, in which case callers fall back to the SDK's own download.
  */
-export function provisionTemporalCli(projectRoot = process.cwd(), log: (msg: string) => void = console.log): CliLocation | undefined {
-  const found = findTemporalCli(projectRoot);
+export function provisionTemporalCli(
+  projectRoot = process.cwd(),
+  log: (msg: string) => void = console.log,
+  tools: DevToolsConfig = loadDevToolsConfig(),
+): CliLocation | undefined {
+  const found = findTemporalCli(projectRoot, tools);
   if (found) {
     // Keep the per-user cache warm whichever copy was found, so the next clone skips the build.
-    if (found.source === 'project' && !isExecutable(userCachePath())) copyIntoCache(found.path);
+    if (found.source === 'project' && !isExecutable(userCachePath(tools))) copyIntoCache(found.path, tools);
     return found;
   }
-  const go = onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = onPath('go', tools) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) return undefined;
   const gobin = path.join(projectRoot, '.temporal', 'bin');
   fs.mkdirSync(gobin, { recursive: true });
   log(`building the Temporal CLI (${CLI_MODULE}) with go install; this takes a few minutes once…`);
   const res = spawnSync(go, ['install', CLI_MODULE], {
     cwd: os.tmpdir(),
+    // The child gets our environment (go needs HOME, GOPATH, proxies…) plus where to put the binary.
     env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -80,12 +86,12 @@ export function provisionTemporalCli(projectRoot = process.cwd(), log: (msg: str
   if (res.status !== 0 || !isExecutable(built)) {
     throw new Error(`go install ${CLI_MODULE} failed (exit ${res.status}); see the output above`);
   }
-  copyIntoCache(built);
+  copyIntoCache(built, tools);
   return { path: built, source: 'go-install' };
 }
 
-function copyIntoCache(binary: string): void {
-  const cached = userCachePath();
+function copyIntoCache(binary: string, tools: DevToolsConfig): void {
+  const cached = userCachePath(tools);
   fs.mkdirSync(path.dirname(cached), { recursive: true });
   const tmp = `${cached}.${process.pid}.tmp`;
   fs.copyFileSync(binary, tmp);
@@ -134,6 +140,8 @@ export interface DevServerOptions {
   logLevel?: string;
   /** Where the server's own output goes; defaults to discarding it. */
   logFile?: string;
+  /** Remote codec the UI decodes payloads with (`--ui-codec-endpoint`); ignored when headless. */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -153,7 +161,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', opts.namespace ?? 'default'];
   args.push('--log-level', opts.logLevel ?? 'warn');
   if (opts.headless) args.push('--headless');
-  else args.push('--ui-port', String(uiPort));
+  else {
+    args.push('--ui-port', String(uiPort));
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+  }
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');

@@ -40,6 +40,15 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-export function createDataConverter(codecKeys: string) {
-  return { payloadCodecs: [new EncryptionCodec(new KeyRing(codecKeys))] };
+/**
+ * The data converter of every process that talks to Temporal (the worker, the API's client, test
+ * clients): payloads — failure messages and stack traces included — sealed with the payload-codec
+ * key ring, given as a ring or as its key spec.
+ */
+export function createDataConverter(codecKeys: KeyRing | string): { payloadCodecs: PayloadCodec[]; failureConverterPath: string } {
+  const ring = typeof codecKeys === 'string' ? new KeyRing(codecKeys) : codecKeys;
+  return { payloadCodecs: [new EncryptionCodec(ring)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
+
+/** The failure converter module (messages and stack traces encoded, so the codec seals them too). */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectedOAuthIntegration, crmAccount, startReauth } from '../support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, type TestSystem } from '../support/system';
@@ -50,7 +49,7 @@ describe('connect pages and link SDK (browser)', () => {
   let host: Server;
   let hostUrl: string;
 
-  before(async () => {
+  beforeAll(async () => {
     [sys, browser] = await Promise.all([startSystem(), launchBrowser()]);
     await configureOAuthApp(sys, 'hubspot');
     host = createServer((req, res) => {
@@ -61,7 +60,7 @@ describe('connect pages and link SDK (browser)', () => {
     // "localhost" vs the API's "127.0.0.1", and another port: a different origin in every respect.
     hostUrl = `http://localhost:${(host.address() as AddressInfo).port}`;
   });
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
     host?.close();
     await sys?.stop();
@@ -152,9 +151,18 @@ describe('connect pages and link SDK (browser)', () => {
     await approveAtConsentPage(page, sys, acct.userId);
     await page.getByRole('heading', { name: 'Connection successful' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/oauth/callback');
+    assert.equal(await page.evaluate('document.cookie'), '', 'the attempt cookie is HttpOnly: no script on the page reads it');
     const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
     assert.equal(status.outcome, 'succeeded');
     assert.equal((await integration(sys, oauth.id)).credentials.version, oauth.credentials.version + 1);
+
+    // The same callback URL in another browser (one that never began this sign-in) counts for nothing.
+    const elsewhere = await customerPage();
+    const foreign = await elsewhere.page.goto(page.url());
+    assert.equal(foreign?.status(), 400);
+    await elsewhere.page.getByText('This sign-in link was not started in this browser').waitFor();
+    elsewhere.watcher.assertClean();
+    await elsewhere.ctx.close();
 
     // Unknown link.
     const unknown = await page.goto(`${sys.apiUrl}/connect/${'x'.repeat(43)}`);
@@ -227,6 +235,37 @@ describe('connect pages and link SDK (browser)', () => {
     await page.getByRole('button', { name: 'Reconnect CRM' }).click();
     await page.locator('#events li.error').waitFor();
     assert.equal(((await page.evaluate('window.events')) as Array<{ data: any }>)[0].data.code, 'invalid_link');
+    watcher.assertClean();
+    await ctx.close();
+  });
+
+  test('link SDK: OAuth in the popup — a refusal, "Try again" from the result page, consent, success reported to the host page', async () => {
+    const acct = await crmAccount(sys, 'Popup OAuth Co');
+    const oauth = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
+    const link = await api(sys, 'POST', '/v1/link-tokens', { key: sys.keyA, body: { integrated_account_id: oauth.id } });
+    assert.equal(link.status, 201, link.text);
+
+    const { ctx, page, watcher } = await customerPage();
+    await page.goto(`${hostUrl}/settings?link=${encodeURIComponent(link.body.link_url)}`);
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Reconnect CRM' }).click()]);
+    const popupWatch = watchPage(popup, [sys.apiUrl]);
+    await popup.getByRole('link', { name: 'Continue to HubSpot' }).click();
+    await popup.waitForURL((url) => url.href.startsWith(sys.sandboxUrl));
+    await popup.getByLabel('Sign in as').selectOption(acct.userId);
+    await popup.getByRole('button', { name: 'Deny' }).click();
+    await popup.getByRole('heading', { name: 'The connection was not completed' }).waitFor();
+    assert.equal((await popup.content()).includes(link.body.link_token), false, 'no link token on the result page');
+    assert.deepEqual(await page.evaluate('window.events'), [], 'a refused attempt is not final: the host hears nothing yet');
+
+    // "Try again" goes back to the CRM in this popup (its attempt cookie), then the consent succeeds.
+    await popup.getByRole('link', { name: 'Try again' }).click();
+    await approveAtConsentPage(popup, sys, acct.userId);
+    await popup.waitForEvent('close', { timeout: 30_000 });
+    await page.locator('#events li.success').waitFor();
+    const events = (await page.evaluate('window.events')) as Array<{ kind: string; data: any }>;
+    assert.deepEqual(events, [{ kind: 'success', data: { reauthorizationId: link.body.reauthorization_id, integrationId: oauth.id } }]);
+    assert.equal((await integration(sys, oauth.id)).credentials.version, oauth.credentials.version + 1);
+    popupWatch.assertClean();
     watcher.assertClean();
     await ctx.close();
   });

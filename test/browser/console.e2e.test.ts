@@ -4,7 +4,6 @@
  * and an opt-in full re-sync followed live to completion.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { sandboxAccountWithRecords, sandboxIntegration } from '../support/resync';
 import { api, connectedIntegration, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from '../support/system';
@@ -29,14 +28,14 @@ describe('admin console (browser)', () => {
   let page: Page;
   let watcher: ReturnType<typeof watchPage>;
 
-  before(async () => {
+  beforeAll(async () => {
     [sys, browser] = await Promise.all([startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } }), launchBrowser()]);
     await configureOAuthApp(sys, 'pipedrive');
     ctx = await newContext(browser);
     page = await ctx.newPage();
     watcher = watchPage(page, [sys.apiUrl]);
   });
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
     await sys?.stop();
   });

@@ -7,9 +7,9 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { configureOAuthApp, connectedOAuthIntegration, crmAccount } from '../support/oauth';
+import { ROOT } from '../support/paths';
 import { api, waitFor, type TestSystem } from '../support/system';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

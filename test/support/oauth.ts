@@ -35,10 +35,49 @@ export async function consent(sys: TestSystem, authorizeUrl: string, userId: str
   return body.redirectTo as string;
 }
 
-/** The browser following the CRM's redirect back to our callback. */
-export async function followCallback(redirectTo: string): Promise<{ status: number; html: string }> {
-  const res = await fetch(redirectTo, { redirect: 'manual' });
-  return { status: res.status, html: await res.text() };
+/**
+ * What a browser keeps from clicking "Continue to <CRM>" on the link page: where our redirect sent
+ * it (the consent URL) and the attempt cookie that redirect set (`cookie` as a request's Cookie
+ * header sends it, `setCookie` as the response set it).
+ */
+export interface BrowserAttempt {
+  authorizeUrl: string;
+  cookie: string;
+  setCookie: string;
+}
+
+/** The browser clicking "Continue to <CRM>": `GET <link>/authorize`. */
+export async function beginAttempt(linkUrl: string): Promise<BrowserAttempt> {
+  return continueToCrm(`${linkUrl}/authorize`);
+}
+
+/**
+ * A browser opening one of our pages that send it on to the CRM's consent page and bind the attempt
+ * to it (`<link>/authorize`, or "Try again" under the callback with the cookie of the last attempt),
+ * waiting out "Please wait" while the attempt is prepared.
+ */
+export async function continueToCrm(url: string, cookie?: string): Promise<BrowserAttempt> {
+  for (let n = 0; ; n++) {
+    const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    if (res.status === 409 && n < 40) {
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('oauth_attempt_'));
+    if (res.status !== 302 || !setCookie) throw new Error(`continue: ${res.status} ${setCookie ?? 'no attempt cookie'} ${(await res.text()).slice(0, 300)}`);
+    return { authorizeUrl: res.headers.get('location')!, cookie: setCookie.split(';')[0], setCookie };
+  }
+}
+
+/**
+ * The browser following the CRM's redirect back to our callback (or opening a page under it), with
+ * the attempt cookie it got from `beginAttempt` (a string: a Cookie header of your own; none: a
+ * browser that never began the attempt).
+ */
+export async function followCallback(redirectTo: string, attempt?: Pick<BrowserAttempt, 'cookie'> | string): Promise<{ status: number; html: string; location: string | null }> {
+  const cookie = typeof attempt === 'string' ? attempt : attempt?.cookie;
+  const res = await fetch(redirectTo, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  return { status: res.status, html: await res.text(), location: res.headers.get('location') };
 }
 
 export async function startReauth(sys: TestSystem, integrationId: string, body: Record<string, unknown> = {}) {
@@ -47,7 +86,7 @@ export async function startReauth(sys: TestSystem, integrationId: string, body: 
   return r.body;
 }
 
-/** One full OAuth reauthorization: start, consent as `userId`, come back through the callback. */
+/** One full OAuth reauthorization as a browser does it: start, continue from the link, consent as `userId`, come back through the callback. */
 export async function oauthRoundTrip(
   sys: TestSystem,
   integrationId: string,
@@ -55,10 +94,11 @@ export async function oauthRoundTrip(
   opts: { reauth?: Record<string, unknown>; grantScopes?: string[]; decision?: 'allow' | 'deny' } = {},
 ) {
   const started = await startReauth(sys, integrationId, opts.reauth);
-  const redirectTo = await consent(sys, started.authorizeUrl, userId, { grantScopes: opts.grantScopes, decision: opts.decision });
-  const page = await followCallback(redirectTo);
+  const attempt = await beginAttempt(started.linkUrl);
+  const redirectTo = await consent(sys, attempt.authorizeUrl, userId, { grantScopes: opts.grantScopes, decision: opts.decision });
+  const page = await followCallback(redirectTo, attempt);
   const status = (await api(sys, 'GET', `/v1/reauthorizations/${started.id}`, { key: sys.keyA })).body;
-  return { started, redirectTo, page, status };
+  return { started, attempt, redirectTo, page, status };
 }
 
 /** A pending OAuth integration of tenant A, connected once through the consent flow as `userId`. */

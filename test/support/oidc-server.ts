@@ -2,11 +2,21 @@
  * A real, standards-compliant OAuth 2.0 / OpenID Connect server (`oidc-provider`) for e2e tests of
  * custom providers, plus a tiny cookie-keeping "browser" that signs in and consents through its
  * development interactions (plain HTML forms) exactly as a person would, over HTTP.
+ *
+ * oidc-provider itself runs in a child process (test/support/oidc-server-process.ts, from dist/):
+ * it is ESM-only, which jest's module system cannot load. Clients reach it through a small proxy in
+ * the test process, which records every request as it arrives.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { spawnService, type ServiceProcess } from '../../libs/dev/service-process';
 import { freePort } from '../../libs/temporal/dev-server';
+import type { OidcServerProcessOptions } from './oidc-server-process';
+import { DIST } from './paths';
+import { TEST_PEER_HOST, testPeerUrl } from './test-network';
 
 export interface OidcUser {
   name: string;
@@ -23,64 +33,89 @@ export interface OidcServer {
   close(): Promise<void>;
 }
 
+/** Hop-by-hop headers: they describe one connection, so the proxy does not pass them on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']);
+
+function endToEndHeaders(rawHeaders: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!HOP_BY_HOP.has(rawHeaders[i].toLowerCase())) kept.push(rawHeaders[i], rawHeaders[i + 1]);
+  }
+  return kept;
+}
+
+/** Spawns the oidc-provider process and resolves with the port it listens on. */
+async function spawnOidcProcess(opts: OidcServerProcessOptions): Promise<{ service: ServiceProcess; port: number }> {
+  const script = path.join(DIST, 'test', 'support', 'oidc-server-process.js');
+  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
+  const output: string[] = [];
+  const env = { ...process.env, OIDC_SERVER_OPTIONS: JSON.stringify(opts) };
+  let service: ServiceProcess | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
+    service = spawnService('oidc-server', script, env, (_name, line) => {
+      output.push(line);
+      const m = /^listening (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+    // Ignored once the port is known (a promise settles once): the exit of close() is expected.
+    service.child.once('exit', (code) => reject(new Error(`oidc server exited (code ${code}) before listening:\n${output.slice(-30).join('\n')}`)));
+  });
+  return { service: service!, port };
+}
+
 /**
- * Starts oidc-provider on 127.0.0.1 with one confidential client (client_secret_post, PKCE S256
- * required, authorization_code + refresh_token) and users whose claims carry a custom `org_id`,
- * released with the `org` scope. Logins are the keys of `users`; any password is accepted.
+ * Starts oidc-provider with one confidential client (client_secret_post, PKCE S256 required,
+ * authorization_code + refresh_token) and users whose claims carry a custom `org_id`, released
+ * with the `org` scope. Logins are the keys of `users`; any password is accepted. Its clients
+ * reach it on the tests' allow-listed loopback address (test-network.ts), through the proxy; the
+ * process itself listens on 127.0.0.1, which only the proxy talks to.
  */
 export async function startOidcServer(opts: { redirectUri: string; users: Record<string, OidcUser> }): Promise<OidcServer> {
-  const { default: Provider } = await import('oidc-provider');
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = testPeerUrl(port);
   const clientId = `acme-client-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(32).toString('base64url');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: [opts.redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
-    pkce: { required: () => true },
-    jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-rs256' }] },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-    scopes: ['openid', 'offline_access', 'profile', 'org'],
-    claims: { openid: ['sub'], profile: ['name'], org: ['org_id'] },
-    issueRefreshToken: async () => true,
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600, RefreshToken: 86_400 },
-    features: { devInteractions: { enabled: true } },
-    async findAccount(_ctx: unknown, sub: string) {
-      const user = opts.users[sub];
-      if (!user) return undefined;
-      return { accountId: sub, claims: () => ({ sub, name: user.name, org_id: user.orgId }) };
-    },
-  });
-  const handle = provider.callback();
+  const upstream = await spawnOidcProcess({ issuer, clientId, clientSecret, redirectUri: opts.redirectUri, users: opts.users });
+
   const requests: OidcServer['requests'] = [];
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? 'GET', path: new URL(req.url ?? '/', issuer).pathname, authorization: req.headers.authorization });
-    handle(req, res);
+    // The Host header goes through unchanged: oidc-provider sees the issuer's host, as if reached directly.
+    const forwarded = http.request(
+      { host: '127.0.0.1', port: upstream.port, method: req.method, path: req.url, headers: endToEndHeaders(req.rawHeaders) },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.rawHeaders));
+        answer.pipe(res);
+      },
+    );
+    forwarded.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`oidc server unreachable: ${err.message}`);
+    });
+    req.pipe(forwarded);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  if ((server.address() as AddressInfo).port !== port) throw new Error('oidc server bound to an unexpected port');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, TEST_PEER_HOST, () => resolve());
+    });
+    if ((server.address() as AddressInfo).port !== port) throw new Error('oidc server bound to an unexpected port');
+  } catch (err) {
+    await upstream.service.stop(5000);
+    throw err;
+  }
   return {
     issuer,
     clientId,
     clientSecret,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await upstream.service.stop(5000);
+    },
   };
 }
 

@@ -11,9 +11,9 @@ import { credentialAad } from '../../libs/db/credential-store';
 import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
 import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
 import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DIST = path.join(ROOT, 'dist');
+import { recordHistories } from './history-recorder';
+import { DIST, ROOT } from './paths';
+import { TEST_PEER_ALLOWLIST } from './test-network';
 
 export interface TestSystem {
   apiUrl: string;
@@ -59,7 +59,22 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
   };
 }
 
-export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): Promise<TestSystem> {
+export interface StartSystemOptions {
+  /**
+   * Environment of every process, over the defaults below. EGRESS_ALLOWLIST is the exception: its
+   * entries are ADDED to the tests' own (TEST_PEER_ALLOWLIST: where receivers and test CRMs
+   * listen), so a test widening it keeps its receivers reachable.
+   */
+  extraEnv?: NodeJS.ProcessEnv;
+  /**
+   * Allow-lists the sandbox CRM's address (127.0.0.1:<its port>) for tenant URLs too, for tests whose
+   * custom providers use the sandbox as their CRM. Off by default: the sandbox is then reached by
+   * catalog providers only, as configuration, and attacks aimed at it must find nothing.
+   */
+  sandboxForCustomProviders?: boolean;
+}
+
+export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSystem> {
   const cli = provisionTemporalCli(ROOT);
   if (!cli) throw new Error('Temporal CLI not available (and Go missing)');
   const temporal: DevServer = await startDevServer({ cliPath: cli.path, headless: true });
@@ -67,7 +82,8 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
   const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
-  const codecKeys = KeyRing.generateSpec('codec-test');
+  // A fixed key spec (TEST_PAYLOAD_CODEC_KEYS) lets recorded workflow histories be decoded later.
+  const codecKeys = process.env.TEST_PAYLOAD_CODEC_KEYS || KeyRing.generateSpec('codec-test');
   const credentialKeys = KeyRing.generateSpec('cred-test');
   const taskQueue = 'reauth-engine-test';
   const logs: string[] = [];
@@ -86,7 +102,14 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
     LOG_LEVEL: 'debug',
     LOG_FORMAT: 'json',
     DATA_DIR: path.join(ROOT, '.data', `test-${process.pid}`),
+    // No fixed metrics ports: systems of parallel test runs would compete for them (a test that
+    // reads the worker's metrics passes free ports in extraEnv).
+    WORKER_METRICS_PORT: '0',
+    TEMPORAL_SDK_METRICS_PORT: '0',
     ...opts.extraEnv,
+    EGRESS_ALLOWLIST: [TEST_PEER_ALLOWLIST, opts.sandboxForCustomProviders ? `127.0.0.1:${sandboxPort}` : '', opts.extraEnv?.EGRESS_ALLOWLIST ?? '']
+      .filter((entries) => entries.trim() !== '')
+      .join(','),
   };
   const onLine = (name: string, line: string) => {
     logs.push(`[${name}] ${line}`);
@@ -150,11 +173,16 @@ export async function startSystem(opts: { extraEnv?: NodeJS.ProcessEnv } = {}): 
       await new Promise((r) => setTimeout(r, 1500));
     },
     async stop() {
-      for (const s of [...services].reverse()) await s.stop(5000);
-      await pg.end().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await temporal.stop();
-      await db.drop().catch(() => undefined);
+      try {
+        // Histories are fetched while the Temporal server still runs (replay tests are built from them).
+        if (process.env.RECORD_HISTORIES) await recordHistories(client, process.env.RECORD_HISTORIES);
+      } finally {
+        for (const s of [...services].reverse()) await s.stop(5000);
+        await pg.end().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+        await temporal.stop();
+        await db.drop().catch(() => undefined);
+      }
     },
   }) as TestSystem;
 }

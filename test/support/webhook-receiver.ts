@@ -1,6 +1,7 @@
 /** A webhook receiver for tests: records every request, answers per path (default 200). */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TEST_PEER_HOST } from './test-network';
 
 export interface Received {
   path: string;
@@ -10,12 +11,25 @@ export interface Received {
   answered: number;
 }
 
-/** An HTTP receiver on 127.0.0.1: one path per endpoint; a path answers what `answer` says (default 200). */
+/** A full answer: status, headers and body (a redirect, a JSON document, an error page). */
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * An HTTP receiver on the tests' allow-listed loopback address (test-network.ts) unless told
+ * another host: one path per endpoint; a path answers what `answer` says (a status, default 200,
+ * or a full Answer).
+ */
 export class Receiver {
   readonly requests: Received[] = [];
-  readonly answer = new Map<string, () => number>();
+  readonly answer = new Map<string, () => number | Answer>();
   private server?: http.Server;
   port = 0;
+
+  constructor(readonly host: string = TEST_PEER_HOST) {}
 
   async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => {
@@ -24,7 +38,9 @@ export class Receiver {
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const path = (req.url ?? '/').split('?')[0];
-        const answered = this.answer.get(path)?.() ?? 200;
+        const given = this.answer.get(path)?.() ?? 200;
+        const full: Answer = typeof given === 'number' ? { status: given } : given;
+        const answered = full.status;
         let body: any;
         try {
           body = JSON.parse(raw);
@@ -32,19 +48,22 @@ export class Receiver {
           body = undefined;
         }
         this.requests.push({ path, headers: req.headers as Record<string, string>, raw, body, answered });
-        res.writeHead(answered, { 'content-type': 'text/plain' }).end(answered < 300 ? 'ok' : 'receiver is down');
+        res
+          .writeHead(answered, { 'content-type': 'text/plain', ...full.headers })
+          .end(full.body ?? (answered < 300 ? 'ok' : 'receiver is down'));
       });
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, '127.0.0.1', () => resolve());
+      this.server!.listen(port, this.host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }
 
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${host}:${this.port}${path}`;
   }
 
   /** Requests to `path` about one integration (integrated-account events). */

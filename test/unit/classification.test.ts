@@ -4,7 +4,6 @@
  * dotted-path reads of CRM answers.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { crmFailure } from '../../activities/crm.activities';

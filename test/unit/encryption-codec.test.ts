@@ -3,7 +3,6 @@
  * workflow history; decoding restores the exact payload.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import fc from 'fast-check';
 import { KeyRing } from '../../libs/crypto/key-ring';

@@ -3,7 +3,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { KeyRing } from '../../libs/crypto/key-ring';
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { scrubUrl } from '../../libs/nest/logger';
 import { classifyRefreshError, statusMessage } from '../../libs/domain/status';
 import { parseRetryAfter } from '../../libs/providers/errors';
-import { nextRunAt, refreshMarginMs } from '../../workflows/token-refresh.workflow';
-import type { RefreshPlan } from '../../workflows/activity-types';
+import { nextRunAt, refreshMarginMs } from '../../libs/domain/refresh-schedule';
+import type { RefreshPlan } from '../../libs/domain/refresh';
 
 const base: RefreshPlan = {
   exists: true,

@@ -2,13 +2,13 @@
  * Webhook signing and body format: what a receiver verifies with the `standardwebhooks` package.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { parseRetryAfter, signedHeaders } from '../../activities/webhooks.activities';
+import { signedHeaders } from '../../activities/webhooks.activities';
 import { generateWebhookSecret } from '../../apps/api/webhooks/webhooks.service';
 import { KeyRing } from '../../libs/crypto/key-ring';
 import { webhookBody, webhookDeliveryWorkflowId, webhookSecretAad } from '../../libs/domain/webhooks';
+import { parseRetryAfter } from '../../libs/providers/errors';
 
 const event = {
   id: '3f1c2b9e-4c8a-4e57-9d3a-0a6b1f2e7c11',
@@ -76,10 +76,10 @@ describe('webhook signing', () => {
 
   test('delivery workflow ids and Retry-After parsing', () => {
     assert.equal(webhookDeliveryWorkflowId('e', 'p'), 'webhook:e:p');
-    assert.equal(parseRetryAfter(null), null);
-    assert.equal(parseRetryAfter('garbage'), null);
+    assert.equal(parseRetryAfter(null), undefined);
+    assert.equal(parseRetryAfter('garbage'), undefined);
     assert.equal(parseRetryAfter('30'), 30);
-    assert.equal(parseRetryAfter('0'), 1);
+    assert.equal(parseRetryAfter('0'), 0); // an explicit 0 means retry now
     assert.equal(parseRetryAfter('999999'), 3600);
     const now = Date.parse('2025-01-01T00:00:00Z');
     assert.equal(parseRetryAfter('Wed, 01 Jan 2025 00:02:00 GMT', now), 120);

@@ -1,24 +1,18 @@
-import { isCancellation, log, proxyActivities, uuid4 } from '@temporalio/workflow';
+import { isCancellation, log, uuid4 } from '@temporalio/workflow';
 import type { ReauthorizationInput } from '../../libs/domain/reauthorization';
-import type { Activities } from '../activity-types';
-
-// Starting is quick (update-with-start answers once the re-sync has recorded itself); retried a few
-// times, then given up on: a re-sync that cannot start must not undo or block a successful swap.
-const starter = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
-});
+import { workflowStarter } from '../activity-proxies';
 
 /**
  * After a successful swap, and only if the admin opted in (`fullResync: true`): start the full
  * entity re-sync without waiting for it, and return its id (null when no re-sync was asked for).
  * The re-sync runs as its own workflow (`resync:<integrationId>`), so it outlives this one; if one
- * is already running for the integration, that one's id is returned.
+ * is already running for the integration, that one's id is returned. A re-sync that cannot start
+ * must not undo or block a successful swap: after a few tries it is given up on.
  */
 export async function startResyncAfterReauthorization(input: ReauthorizationInput): Promise<string | null> {
   if (!input.fullResync) return null;
   try {
-    return await starter.startResync({
+    return await workflowStarter.startResync({
       // Made in the workflow, so a retried activity (or a replay) asks for the same re-sync.
       resyncId: uuid4(),
       tenantId: input.tenantId,

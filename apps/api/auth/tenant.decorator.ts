@@ -2,6 +2,8 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 
 export interface AuthedRequest {
   tenantId?: string;
+  /** SHA-256 of the API key that authenticated the request (as `api_keys.key_hash` stores it). */
+  apiKeyHash?: string;
 }
 
 /** The tenant the request's API key belongs to; every query is scoped by it. */

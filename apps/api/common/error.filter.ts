@@ -1,5 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
 import type { Response } from 'express';
+import { ApiError } from './api-error';
 
 const STATUS_CODES: Record<number, string> = {
   400: 'bad_request',
@@ -14,6 +16,28 @@ const STATUS_CODES: Record<number, string> = {
   429: 'rate_limited',
 };
 
+/** The 429 of every rate limit; whoever throws it sets `Retry-After` to the same seconds. */
+export function tooManyRequests(retryAfterSeconds: number): ApiError {
+  return new ApiError(HttpStatus.TOO_MANY_REQUESTS, 'rate_limited', `Too many requests; retry after ${retryAfterSeconds} s.`);
+}
+
+/** When a ThrottlerException comes without the guard's `Retry-After`: a throttler's usual window. */
+const FALLBACK_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * The seconds a ThrottlerGuard announced: `Retry-After`, or `Retry-After-<throttler>` for named
+ * throttlers (the longest wait if several refused). Also sets plain `Retry-After`, which clients read.
+ */
+function throttlerRetryAfter(res: Response): number {
+  const announced = Object.entries(res.getHeaders())
+    .filter(([name]) => name === 'retry-after' || name.startsWith('retry-after-'))
+    .map(([, value]) => Number(value))
+    .filter((seconds) => Number.isFinite(seconds) && seconds > 0);
+  const seconds = announced.length > 0 ? Math.ceil(Math.max(...announced)) : FALLBACK_RETRY_AFTER_SECONDS;
+  res.setHeader('Retry-After', String(seconds));
+  return seconds;
+}
+
 /**
  * Every error leaves in the same shape. Bad input of any kind (malformed JSON, validation, unknown
  * route) is a 4xx with a clear code; only real faults are 5xx, and they never echo internals.
@@ -25,7 +49,8 @@ export class ErrorShapeFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
-    const { status, body } = this.toBody(exception);
+    // The throttler's own exception says only "ThrottlerException: Too Many Requests"; it gets the API's 429.
+    const { status, body } = this.toBody(exception instanceof ThrottlerException ? tooManyRequests(throttlerRetryAfter(res)) : exception);
     if (status >= 500 && !(exception instanceof HttpException)) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     res.status(status).json(body);
   }

@@ -8,7 +8,10 @@ import { Integration, Reauthorization } from '../../../libs/db/entities';
 import { APP_CONFIG } from '../../../libs/nest/tokens';
 import { ProviderRegistry } from '../../../libs/providers/provider-registry';
 
-/** Finds reauthorizations by the secrets end customers carry (link token, OAuth state), by hash only. */
+/**
+ * Finds reauthorizations by the secrets end customers carry (link token, OAuth state), by hash only,
+ * or by id once the browser's attempt cookie has proved it began an attempt of that one.
+ */
 @Injectable()
 export class ConnectService {
   constructor(
@@ -26,6 +29,11 @@ export class ConnectService {
   async byState(state: string): Promise<{ row: Reauthorization; integration: Integration; providerName: string } | null> {
     if (!state || state.length > 500) return null;
     const row = await this.ds.getRepository(Reauthorization).findOne({ where: { stateHash: hashState(state) } });
+    return row ? this.withIntegration(row) : null;
+  }
+
+  async byId(id: string): Promise<{ row: Reauthorization; integration: Integration; providerName: string } | null> {
+    const row = await this.ds.getRepository(Reauthorization).findOne({ where: { id } });
     return row ? this.withIntegration(row) : null;
   }
 

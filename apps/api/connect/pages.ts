@@ -4,11 +4,16 @@
  * JavaScript. The one small script (`/assets/connect.js`) only adds what needs a browser: telling
  * an embedding page the result (link SDK popup, postMessage) and, for an admin who came from the
  * console in this tab, a way back to it. No inline script or style: pages are served with a strict
- * Content-Security-Policy.
+ * Content-Security-Policy (common/security-headers.ts).
+ *
+ * The HTML is in Handlebars templates (`views/`: a layout and partials, `{{x}}` escapes every value);
+ * this file only turns what the controller knows into the templates' view models.
  */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { Injectable } from '@nestjs/common';
+import hbs from 'hbs';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fromProjectRoot } from '../../../libs/config/project-root';
 
 /** What the result page tells the opener (link SDK) and the console: ids only, never a secret. */
 export interface PageResult {
@@ -18,98 +23,21 @@ export interface PageResult {
   error?: { code: string; message: string } | null;
 }
 
-function resultAttributes(result: PageResult | undefined, integrationId: string | undefined): string {
-  const attrs: Array<[string, string | null | undefined]> = [
-    ['data-integration-id', result?.integrationId ?? integrationId],
-    ['data-result', result?.type],
-    ['data-reauthorization-id', result?.reauthorizationId],
-    ['data-error-code', result?.error?.code],
-    ['data-error-message', result?.error?.message],
-  ];
-  return attrs
-    .filter(([, v]) => typeof v === 'string' && v !== '')
-    .map(([k, v]) => ` ${k}="${escapeHtml(v!)}"`)
-    .join('');
-}
-
-function providerChip(provider: string): string {
-  const initial = provider.trim().charAt(0).toUpperCase() || '?';
-  return `<span class="provider-chip"><span class="provider-logo" aria-hidden="true">${escapeHtml(initial)}</span>${escapeHtml(provider)}</span>`;
-}
-
-/** A link back to the console; connect.js reveals it only to an admin who came from the console in this tab. */
-function consoleReturnLink(integrationId: string | undefined): string {
-  const href = integrationId ? `/console#/integrations/${encodeURIComponent(integrationId)}` : '/console';
-  return `<a class="button secondary" href="${escapeHtml(href)}" data-console-return hidden>Back to the console</a>`;
-}
-
-export function page(opts: {
-  title: string;
-  body: string;
-  refreshSeconds?: number;
-  /** Where the refresh goes (default: this page again). */
-  refreshUrl?: string;
-  result?: PageResult;
-  integrationId?: string;
-}): string {
-  const refresh = opts.refreshSeconds
-    ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}${opts.refreshUrl ? `;url=${escapeHtml(opts.refreshUrl)}` : ''}">`
-    : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-${refresh}
-<title>${escapeHtml(opts.title)}</title>
-<link rel="stylesheet" href="/assets/theme.css">
-<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-<script src="/assets/connect.js" defer></script>
-</head>
-<body class="connect-body">
-<main class="connect-card" id="main"${resultAttributes(opts.result, opts.integrationId)}>
-${opts.body}
-</main>
-<footer class="connect-footer"><span class="lock">Secure connection</span> · Your credentials go straight to the CRM and are stored encrypted. Nobody sees them.</footer>
-</body>
-</html>`;
-}
-
-export function messagePage(opts: {
+export interface MessagePageOptions {
   title: string;
   message: string;
   kind: 'ok' | 'error' | 'warn';
   provider?: string;
   action?: { href: string; label: string };
-  status?: number;
   refreshSeconds?: number;
+  /** Where the refresh goes (default: this page again). */
   refreshUrl?: string;
   /** A final result: reported to the link SDK's host page and the console. */
   result?: PageResult;
   integrationId?: string;
-}): string {
-  const icon = opts.kind === 'ok' ? '✓' : opts.kind === 'warn' ? '…' : '!';
-  const integrationId = opts.result?.integrationId ?? opts.integrationId;
-  return page({
-    title: opts.title,
-    refreshSeconds: opts.refreshSeconds,
-    refreshUrl: opts.refreshUrl,
-    result: opts.result,
-    integrationId,
-    body: `${opts.provider ? providerChip(opts.provider) : ''}
-<div class="result-icon ${opts.kind}" aria-hidden="true">${icon}</div>
-<h1>${escapeHtml(opts.title)}</h1>
-<div class="callout ${opts.kind}" role="${opts.kind === 'error' ? 'alert' : 'status'}"><p>${escapeHtml(opts.message)}</p></div>
-<div class="actions">
-${opts.action ? `<a class="button" href="${escapeHtml(opts.action.href)}">${escapeHtml(opts.action.label)}</a>` : ''}
-${consoleReturnLink(integrationId)}
-</div>`,
-  });
 }
 
-/** The magic-link page: what will happen, then the continue button (OAuth) or the token form. */
-export function connectPage(opts: {
+export interface ConnectPageOptions {
   linkToken: string;
   authType: string;
   displayName: string;
@@ -118,42 +46,96 @@ export function connectPage(opts: {
   expiresAt: Date;
   integrationId: string;
   error?: string;
-}): string {
-  const provider = escapeHtml(opts.providerName);
-  const link = `/connect/${escapeHtml(opts.linkToken)}`;
-  const oauth = opts.authType === 'oauth2';
-  const steps = [
-    oauth ? `You sign in to ${provider} and approve access.` : `You paste a new API token from ${provider}.`,
-    `We check that the new access works and belongs to the same ${provider} account.`,
-    `The integration keeps running the whole time; nothing is re-imported${opts.fullResync ? ' (a full re-sync was requested and starts afterwards)' : ''}.`,
+}
+
+/** What the layout needs (templates: views/partials/layout.hbs). */
+interface PageFrame {
+  title: string;
+  refresh: { seconds: number; url: string | null } | null;
+  attributes: Array<{ name: string; value: string }>;
+}
+
+interface ProviderChip {
+  initial: string;
+  name: string;
+}
+
+type Template = (context: object) => string;
+
+/** Templates and partials are read and compiled once, when the API starts (a broken one fails the start). */
+const VIEWS = fromProjectRoot('apps/api/connect/views');
+
+function frame(opts: { title: string; refreshSeconds?: number; refreshUrl?: string; result?: PageResult; integrationId?: string | null }): PageFrame {
+  const attributes: Array<[string, string | null | undefined]> = [
+    ['data-integration-id', opts.result?.integrationId ?? opts.integrationId],
+    ['data-result', opts.result?.type],
+    ['data-reauthorization-id', opts.result?.reauthorizationId],
+    ['data-error-code', opts.result?.error?.code],
+    ['data-error-message', opts.result?.error?.message],
   ];
-  const intro = `${providerChip(opts.providerName)}
-<h1>Reconnect ${escapeHtml(opts.displayName)}</h1>
-<p class="lead">The connection to ${provider} needs to be renewed. It takes a minute:</p>
-<ol class="steps">${steps.map((s, i) => `<li><span class="num" aria-hidden="true">${i + 1}</span><span>${s}</span></li>`).join('')}</ol>
-${opts.error ? `<div class="callout error" role="alert" id="connect-error"><span class="icon" aria-hidden="true">!</span><p>${escapeHtml(opts.error)}</p></div>` : ''}`;
-  const expiry = `<p class="hint">This link expires ${escapeHtml(opts.expiresAt.toUTCString())}.</p>`;
-  if (oauth) {
-    return page({
-      title: `Reconnect ${opts.displayName}`,
-      integrationId: opts.integrationId,
-      body: `${intro}
-<div class="actions"><a class="button wide" href="${link}/authorize">Continue to ${provider}</a></div>
-${expiry}`,
+  return {
+    title: opts.title,
+    refresh: opts.refreshSeconds ? { seconds: opts.refreshSeconds, url: opts.refreshUrl ?? null } : null,
+    attributes: attributes.filter((a): a is [string, string] => typeof a[1] === 'string' && a[1] !== '').map(([name, value]) => ({ name, value })),
+  };
+}
+
+function providerChip(provider: string): ProviderChip {
+  return { initial: provider.trim().charAt(0).toUpperCase() || '?', name: provider };
+}
+
+@Injectable()
+export class ConnectPages {
+  private readonly connectTemplate: Template;
+  private readonly messageTemplate: Template;
+
+  constructor() {
+    // A Handlebars environment of its own: nothing registered here leaks into (or from) another user of hbs.
+    const engine = hbs.create().handlebars;
+    const partials = path.join(VIEWS, 'partials');
+    for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) {
+      engine.registerPartial(path.basename(file, '.hbs'), readFileSync(path.join(partials, file), 'utf8'));
+    }
+    // `strict`: a name the model lacks is an error, not silently empty text.
+    const compile = (name: string): Template => engine.compile(readFileSync(path.join(VIEWS, `${name}.hbs`), 'utf8'), { strict: true, knownHelpersOnly: true });
+    this.connectTemplate = compile('connect');
+    this.messageTemplate = compile('message');
+  }
+
+  /** A result or notice page (success, closed or unknown link, OAuth error, "almost done"). */
+  message(opts: MessagePageOptions): string {
+    const integrationId = opts.result?.integrationId ?? opts.integrationId;
+    return this.messageTemplate({
+      page: frame({ ...opts, integrationId }),
+      provider: opts.provider ? providerChip(opts.provider) : null,
+      kind: opts.kind,
+      icon: opts.kind === 'ok' ? '✓' : opts.kind === 'warn' ? '…' : '!',
+      title: opts.title,
+      role: opts.kind === 'error' ? 'alert' : 'status',
+      message: opts.message,
+      action: opts.action ?? null,
+      consoleReturn: { href: integrationId ? `/console#/integrations/${encodeURIComponent(integrationId)}` : '/console' },
     });
   }
-  return page({
-    title: `Reconnect ${opts.displayName}`,
-    integrationId: opts.integrationId,
-    body: `${intro}
-<form method="post" action="${link}" class="token-form">
-  <div class="field">
-    <label for="apiToken">New ${provider} API token</label>
-    <input id="apiToken" name="apiToken" type="password" autocomplete="off" spellcheck="false" required aria-describedby="apiToken-hint${opts.error ? ' connect-error' : ''}"${opts.error ? ' aria-invalid="true"' : ''} autofocus>
-    <div id="apiToken-hint" class="hint">Create it in ${provider} under Settings → API, then paste it here.</div>
-  </div>
-  <div class="actions"><button class="button wide" type="submit">Verify and connect</button></div>
-</form>
-${expiry}`,
-  });
+
+  /** The magic-link page: what will happen, then the continue button (OAuth) or the token form. */
+  connect(opts: ConnectPageOptions): string {
+    const provider = opts.providerName;
+    const oauth = opts.authType === 'oauth2';
+    const steps = [
+      oauth ? `You sign in to ${provider} and approve access.` : `You paste a new API token from ${provider}.`,
+      `We check that the new access works and belongs to the same ${provider} account.`,
+      `The integration keeps running the whole time; nothing is re-imported${opts.fullResync ? ' (a full re-sync was requested and starts afterwards)' : ''}.`,
+    ];
+    return this.connectTemplate({
+      page: frame({ title: `Reconnect ${opts.displayName}`, integrationId: opts.integrationId }),
+      provider: providerChip(provider),
+      displayName: opts.displayName,
+      steps: steps.map((text, i) => ({ number: i + 1, text })),
+      error: opts.error ?? null,
+      oauth,
+      linkPath: `/connect/${opts.linkToken}`,
+      expiresAt: opts.expiresAt.toUTCString(),
+    });
+  }
 }

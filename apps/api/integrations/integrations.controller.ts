@@ -1,5 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AuditActorResolver } from '../audit/audit-actor';
 import { TenantId } from '../auth/tenant.decorator';
 import { CreateIntegrationDto, UpdateIntegrationDto } from './integrations.dto';
 import { IntegrationsService } from './integrations.service';
@@ -8,12 +10,15 @@ import { IntegrationsService } from './integrations.service';
 @ApiBearerAuth()
 @Controller('v1/integrations')
 export class IntegrationsController {
-  constructor(private readonly integrations: IntegrationsService) {}
+  constructor(
+    private readonly integrations: IntegrationsService,
+    private readonly actors: AuditActorResolver,
+  ) {}
 
   @Post()
   @HttpCode(201)
-  create(@TenantId() tenantId: string, @Body() dto: CreateIntegrationDto) {
-    return this.integrations.create(tenantId, dto);
+  async create(@TenantId() tenantId: string, @Body() dto: CreateIntegrationDto, @Req() req: Request) {
+    return this.integrations.create(tenantId, dto, await this.actors.resolve(req));
   }
 
   @Get()
@@ -36,5 +41,26 @@ export class IntegrationsController {
   @Patch(':id')
   update(@TenantId() tenantId: string, @Param('id') id: string, @Body() dto: UpdateIntegrationDto) {
     return this.integrations.update(tenantId, id, dto);
+  }
+
+  /** Turn the integration off (idempotent): 200 with it, `status: "disabled"`. */
+  @Post(':id/disable')
+  @HttpCode(200)
+  async disable(@TenantId() tenantId: string, @Param('id') id: string, @Req() req: Request) {
+    return this.integrations.disable(tenantId, id, await this.actors.resolve(req));
+  }
+
+  /** Turn it back on: its credentials are checked first; 200 with the status they warrant. */
+  @Post(':id/enable')
+  @HttpCode(200)
+  async enable(@TenantId() tenantId: string, @Param('id') id: string, @Req() req: Request) {
+    return this.integrations.enable(tenantId, id, await this.actors.resolve(req));
+  }
+
+  /** Delete it for good: workflows ended, secrets destroyed; 404 from then on. The audit trail stays. */
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@TenantId() tenantId: string, @Param('id') id: string, @Req() req: Request): Promise<void> {
+    await this.integrations.remove(tenantId, id, await this.actors.resolve(req));
   }
 }

@@ -8,10 +8,22 @@ import { AuditEvent, CredentialVersion, Integration, Reauthorization } from '../
 import { CONNECT_WORKFLOW_PREFIX } from '../../../libs/domain/reauthorization';
 import { APP_CONFIG } from '../../../libs/nest/tokens';
 import { ProviderRegistry } from '../../../libs/providers/provider-registry';
-import type { ConnectIntegrationInput } from '../../../workflows/connect-integration.workflow';
+import {
+  CONNECT_INTEGRATION_WORKFLOW,
+  type ConnectIntegrationInput,
+  type ConnectIntegrationWorkflow,
+  INTEGRATION_LIFECYCLE_WORKFLOW,
+  type IntegrationLifecycleInput,
+  type IntegrationLifecycleWorkflow,
+  type LifecycleOperation,
+  lifecycleWorkflowId,
+} from '../../../libs/contracts';
+import type { AuditActor } from '../../../libs/domain/audit';
 import { ApiError, isUuid } from '../common/api-error';
 import type { CreateIntegrationDto, UpdateIntegrationDto } from './integrations.dto';
 import { integrationView, type IntegrationView } from '../../../libs/domain/integration-view';
+import { signalTokenRefresh } from '../../../libs/temporal/token-refresh-signal';
+import { connectIntegrationSummary } from '../../../libs/domain/workflow-texts';
 
 @Injectable()
 export class IntegrationsService {
@@ -30,17 +42,22 @@ export class IntegrationsService {
     return integration;
   }
 
+  /** A disabled integration does nothing until it is enabled again: no reauthorization, refresh or re-sync. */
+  assertEnabled(integration: Integration): void {
+    if (integration.status === 'disabled') {
+      throw ApiError.conflict('integration_disabled', 'This integration is disabled. Enable it first (POST /v1/integrations/:id/enable).');
+    }
+  }
+
   /** Asks the integration's refresh workflow to refresh (or check) now, starting it if needed. */
   async refreshNow(tenantId: string, id: string) {
     const integration = await this.findOwned(tenantId, id);
+    this.assertEnabled(integration);
     if (integration.credentialVersion === null) throw ApiError.conflict('not_connected', 'This integration has no credentials to refresh yet.');
-    const workflowId = `refresh:${integration.id}`;
-    await this.temporal.workflow.signalWithStart('tokenRefresh', {
-      workflowId,
-      taskQueue: this.cfg.taskQueue,
-      args: [{ tenantId, integrationId: integration.id }],
-      signal: 'refreshNow',
-      signalArgs: [],
+    const providerName = (await this.providers.resolve(tenantId, integration.provider))?.name ?? integration.provider;
+    const workflowId = await signalTokenRefresh(this.temporal, this.cfg.taskQueue, { tenantId, integrationId: integration.id }, 'refreshNow', {
+      providerName,
+      displayName: integration.displayName,
     });
     return { integrationId: integration.id, workflowId, requested: true };
   }
@@ -74,7 +91,52 @@ export class IntegrationsService {
     return this.views(rows);
   }
 
-  async create(tenantId: string, dto: CreateIntegrationDto): Promise<IntegrationView> {
+  /** Turns the integration off: refreshes and checks stop, an open reauthorization is cancelled, nothing new starts. */
+  async disable(tenantId: string, id: string, actor: AuditActor): Promise<IntegrationView> {
+    const integration = await this.runLifecycle(tenantId, id, 'disable', actor);
+    return this.view(await this.findOwned(tenantId, integration.id));
+  }
+
+  /** Turns it back on; the answer carries the status its credentials were found in (active, degraded, blocked). */
+  async enable(tenantId: string, id: string, actor: AuditActor): Promise<IntegrationView> {
+    const integration = await this.runLifecycle(tenantId, id, 'enable', actor);
+    return this.view(await this.findOwned(tenantId, integration.id));
+  }
+
+  /** Ends its workflows, destroys its secrets and deletes it; the audit trail stays. */
+  async remove(tenantId: string, id: string, actor: AuditActor): Promise<void> {
+    await this.runLifecycle(tenantId, id, 'delete', actor);
+  }
+
+  /**
+   * The change runs as the `integrationLifecycle` workflow (the API writes no integration state
+   * itself) and the request waits for it. Another tenant's id, or one deleted meanwhile, is a 404.
+   */
+  private async runLifecycle(tenantId: string, id: string, operation: LifecycleOperation, actor: AuditActor): Promise<Integration> {
+    const integration = await this.findOwned(tenantId, id);
+    const requestId = randomUUID();
+    const input: IntegrationLifecycleInput = { tenantId, integrationId: integration.id, operation, requestId, actor };
+    let outcome: string;
+    try {
+      ({ outcome } = await this.temporal.workflow.execute<IntegrationLifecycleWorkflow>(INTEGRATION_LIFECYCLE_WORKFLOW, {
+        workflowId: lifecycleWorkflowId(integration.id, operation, requestId),
+        taskQueue: this.cfg.taskQueue,
+        args: [input],
+        // A delete already running for this integration is joined, not raced.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowExecutionTimeout: '3 minutes',
+      }));
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'lifecycle_incomplete', `The ${operation} did not complete. Try again; repeating it is safe.`);
+      }
+      throw err;
+    }
+    if (outcome === 'not_found') throw ApiError.notFound('integration');
+    return integration;
+  }
+
+  async create(tenantId: string, dto: CreateIntegrationDto, actor?: AuditActor): Promise<IntegrationView> {
     const provider = await this.providers.resolve(tenantId, dto.provider);
     if (!provider) throw ApiError.unprocessable('unknown_provider', `Unknown provider "${dto.provider}". See GET /v1/providers.`);
     const id = randomUUID();
@@ -103,7 +165,13 @@ export class IntegrationsService {
           requiredScopes: base.requiredScopes,
           credentialVersion: null,
         });
-        await tx.insert(AuditEvent, { tenantId, integrationId: id, type: 'integration.created', data: { provider: base.provider, withCredentials: false } as never });
+        await tx.insert(AuditEvent, {
+          tenantId,
+          integrationId: id,
+          type: 'integration.created',
+          data: { provider: base.provider, withCredentials: false } as never,
+          ...(actor ? { actorKind: actor.kind, actorId: actor.id ?? null } : {}),
+        });
       });
       return this.view(await this.findOwned(tenantId, id));
     }
@@ -123,11 +191,12 @@ export class IntegrationsService {
     };
     // Credentials are written by a workflow (validated first); the API never writes them itself.
     try {
-      await this.temporal.workflow.execute('connectIntegration', {
+      await this.temporal.workflow.execute<ConnectIntegrationWorkflow>(CONNECT_INTEGRATION_WORKFLOW, {
         workflowId: `${CONNECT_WORKFLOW_PREFIX}${id}`,
         taskQueue: this.cfg.taskQueue,
         args: [input],
         workflowExecutionTimeout: '2 minutes',
+        staticSummary: connectIntegrationSummary({ integrationId: id, providerName: provider.name, displayName: base.displayName }, provider.authType),
       });
     } catch (err) {
       if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.type) {

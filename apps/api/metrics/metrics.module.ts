@@ -3,10 +3,16 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { Public } from '../auth/public.decorator';
+import { BusinessGaugesSource, registerBusinessGauges } from './business-gauges';
 
-/** One registry per process: Node runtime metrics plus the API's request counters. */
+/**
+ * One registry per process: Node runtime metrics, the API's request counters, and the business
+ * gauges read from Postgres at scrape time. (The business counters — reauthorizations, refreshes,
+ * webhook deliveries, re-sync records — are counted where they happen, in the worker: its `/metrics`.)
+ */
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'reauth_api_' });
+registerBusinessGauges(registry);
 
 const requests = new Counter({
   name: 'reauth_api_http_requests_total',
@@ -48,7 +54,7 @@ class MetricsController {
   }
 }
 
-@Module({ controllers: [MetricsController] })
+@Module({ controllers: [MetricsController], providers: [BusinessGaugesSource] })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestMetricsMiddleware).forRoutes('*');

@@ -11,14 +11,15 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../../libs/config/config';
 import type { KeyRing } from '../../../libs/crypto/key-ring';
+import { linkTokenAad } from '../../../libs/crypto/link-token';
 import { Reauthorization } from '../../../libs/db/entities';
 import { reauthWorkflowId, type ReauthorizationInput, type ReauthorizationStatus } from '../../../libs/domain/reauthorization';
+import { reauthorizationSummary } from '../../../libs/domain/workflow-texts';
 import { APP_CONFIG, CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
 import { ProviderRegistry } from '../../../libs/providers/provider-registry';
 import { StartRefused, updateWithStartBounded } from '../../../libs/temporal/update-with-start';
 import { oauthAttemptAad, type SealedAttempt } from '../../../libs/crypto/oauth-attempt';
-import { awaitStartedUpdate, cancelUpdate, submitApiTokenUpdate } from '../../../workflows/definitions';
-import type { reauthorization } from '../../../workflows/reauthorization.workflow';
+import { awaitStartedUpdate, cancelUpdate, REAUTHORIZATION_WORKFLOW, type ReauthorizationWorkflow, submitApiTokenUpdate } from '../../../libs/contracts';
 import { ApiError, isUuid } from '../common/api-error';
 import { IntegrationsService } from '../integrations/integrations.service';
 import type { StartReauthorizationDto } from '../integrations/integrations.dto';
@@ -28,6 +29,8 @@ const UPDATE_FAILURE_STATUS: Record<string, HttpStatus> = {
   invalid_credentials: HttpStatus.UNPROCESSABLE_ENTITY,
   account_mismatch: HttpStatus.UNPROCESSABLE_ENTITY,
   missing_scopes: HttpStatus.UNPROCESSABLE_ENTITY,
+  url_not_allowed: HttpStatus.UNPROCESSABLE_ENTITY,
+  invalid_account_id: HttpStatus.UNPROCESSABLE_ENTITY,
   reauthorization_closed: HttpStatus.CONFLICT,
   crm_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
@@ -50,6 +53,7 @@ export class ReauthorizationsService {
   /** Starts a reauthorization, or returns the one already running for the integration (`created: false`). */
   async start(tenantId: string, integrationId: string, dto: StartReauthorizationDto) {
     const integration = await this.integrations.findOwned(tenantId, integrationId);
+    this.integrations.assertEnabled(integration);
     if (integration.authType === 'oauth2' && !(await this.providers.oauthApp(tenantId, integration.provider))) {
       throw ApiError.unprocessable(
         'provider_not_configured',
@@ -75,14 +79,18 @@ export class ReauthorizationsService {
       expiresInSeconds: dto.expiresInSeconds ?? this.cfg.reauthDefaultExpirySeconds,
       allowAccountChange: dto.allowAccountChange ?? false,
     };
+    // The line the Temporal UI's list shows for the run (names only, no link or token).
+    const providerName = (await this.providers.resolve(tenantId, integration.provider))?.name ?? integration.provider;
+    const summary = reauthorizationSummary({ integrationId: integration.id, providerName, displayName: integration.displayName }, input.authType);
     // Update-with-start is atomic: concurrent requests for one integration all land on one workflow
     // (conflict policy USE_EXISTING) and each learns which reauthorization that is.
     for (let attempt = 0; ; attempt++) {
-      const startOp = new WithStartWorkflowOperation<typeof reauthorization>('reauthorization', {
+      const startOp = new WithStartWorkflowOperation<ReauthorizationWorkflow>(REAUTHORIZATION_WORKFLOW, {
         workflowId: reauthWorkflowId(integration.id),
         taskQueue: this.cfg.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: summary,
       });
       const status = await this.startOrJoin(startOp);
       // The running one may be finishing right now (its outcome is set); then a new one must start.
@@ -99,11 +107,12 @@ export class ReauthorizationsService {
   }
 
   /** Update-with-start under a deadline, its refusals in the API's words. */
-  private async startOrJoin(startOp: WithStartWorkflowOperation<typeof reauthorization>): Promise<ReauthorizationStatus> {
+  private async startOrJoin(startOp: WithStartWorkflowOperation<ReauthorizationWorkflow>): Promise<ReauthorizationStatus> {
     try {
       return await updateWithStartBounded(this.temporal, awaitStartedUpdate, startOp);
     } catch (err) {
       if (!(err instanceof StartRefused)) throw err;
+      if (err.reason === 'rejected' && err.type === 'integration_disabled') throw ApiError.conflict(err.type, err.message);
       if (err.reason === 'rejected') throw ApiError.unprocessable(err.type ?? 'reauthorization_failed', err.message);
       throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'temporal_unavailable', 'The reauthorization could not be started in time. Try again shortly.');
     }
@@ -117,7 +126,7 @@ export class ReauthorizationsService {
   }
 
   private linkToken(row: Reauthorization): string {
-    return this.ring.openJson<string>({ keyId: row.linkTokenKeyId, data: row.linkTokenCiphertext }, `link:${row.id}`);
+    return this.ring.openJson<string>({ keyId: row.linkTokenKeyId, data: row.linkTokenCiphertext }, linkTokenAad(row.id));
   }
 
   /** The consent URL of the current OAuth attempt (holds `state`; shown to the tenant's admin only). */

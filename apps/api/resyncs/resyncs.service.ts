@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { Resync, ResyncEntity } from '../../../libs/db/entities';
 import { entityResyncWorkflowId, FINAL_ENTITY_STATUSES, FINAL_RESYNC_STATUSES, type ResyncError } from '../../../libs/domain/resync';
 import { ResyncRequestError, ResyncStarter } from '../../../libs/resync/resync-starter';
-import { entityCompletedSignal } from '../../../workflows/resync-definitions';
+import { entityCompletedSignal } from '../../../libs/contracts';
 import { ApiError, isUuid } from '../common/api-error';
 import { IntegrationsService } from '../integrations/integrations.service';
 import { type CompleteResyncEntityDto, normalizeError, type StartResyncDto } from './resyncs.dto';

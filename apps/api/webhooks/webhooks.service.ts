@@ -7,7 +7,9 @@ import type { KeyRing } from '../../../libs/crypto/key-ring';
 import { WebhookEndpoint, type WebhookDeliveryStatus } from '../../../libs/db/entities';
 import { WEBHOOK_EVENT_TYPES } from '../../../libs/domain/events';
 import { webhookDeliveryWorkflowId, webhookSecretAad } from '../../../libs/domain/webhooks';
-import { CREDENTIALS_KEY_RING } from '../../../libs/nest/tokens';
+import { EgressRefused } from '../../../libs/http/egress-policy';
+import { CREDENTIALS_KEY_RING, EGRESS } from '../../../libs/nest/tokens';
+import type { ProcessEgress } from '../../../libs/providers/provider-egress';
 import { ApiError, isUuid } from '../common/api-error';
 import type { CreateWebhookEndpointDto } from './webhooks.dto';
 
@@ -46,10 +48,22 @@ export class WebhooksService {
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(CREDENTIALS_KEY_RING) private readonly ring: KeyRing,
     private readonly temporal: Client,
+    @Inject(EGRESS) private readonly egress: ProcessEgress,
   ) {}
 
-  /** The one answer that carries the secret; it is stored sealed and never shown again. */
+  /**
+   * The one answer that carries the secret; it is stored sealed and never shown again. A URL the
+   * egress policy already refuses (loopback, private or metadata addresses in any spelling, names
+   * resolving there, http where https is required) is refused with 422 url_not_allowed and nothing
+   * is stored; every delivery checks it again.
+   */
   async create(tenantId: string, dto: CreateWebhookEndpointDto): Promise<WebhookEndpointView & { secret: string }> {
+    try {
+      await this.egress.tenantUrls.check(dto.url);
+    } catch (err) {
+      if (err instanceof EgressRefused) throw ApiError.unprocessable('url_not_allowed', `url: ${err.message}`);
+      throw err;
+    }
     const id = randomUUID();
     const secret = generateWebhookSecret();
     const sealed = this.ring.sealJson(secret, webhookSecretAad(id));

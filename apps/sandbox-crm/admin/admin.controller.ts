@@ -4,7 +4,7 @@ import { AccountsStore } from '../accounts/accounts.store';
 import { Account, ApiToken, parseEntityType, User } from '../accounts/crm-model';
 import { RecordsStore } from '../accounts/records.store';
 import { FaultsService } from '../faults/faults.service';
-import { OAuthService } from '../oauth/oauth.service';
+import { OAuthResetService } from '../oauth/oauth-reset.service';
 import { providerAccountIds, providerUserIds } from '../oauth/provider-identities';
 import { RequestStatsService } from '../stats/request-stats.service';
 import { CreateAccountDto, CreateUserDto, IssueTokenDto, UpdateAccountDto } from './admin.dto';
@@ -21,7 +21,7 @@ export class AdminController {
     private readonly records: RecordsStore,
     private readonly faults: FaultsService,
     private readonly stats: RequestStatsService,
-    private readonly oauth: OAuthService,
+    private readonly oauth: OAuthResetService,
   ) {}
 
   @Post('accounts')

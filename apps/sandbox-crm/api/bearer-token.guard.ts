@@ -4,7 +4,7 @@ import { AccountsStore } from '../accounts/accounts.store';
 import { Account, ApiToken, User } from '../accounts/crm-model';
 import { SandboxError } from '../common/sandbox-error';
 import { ACCESS_TOKEN_PREFIX } from '../oauth/oauth-model';
-import { OAuthService } from '../oauth/oauth.service';
+import { TokenIntrospectionService } from '../oauth/token-introspection.service';
 
 /** Who an authenticated API request acts as. */
 export interface ApiCaller {
@@ -28,7 +28,7 @@ type RequestWithCaller = Request & { apiCaller?: ApiCaller };
 export class BearerTokenGuard implements CanActivate {
   constructor(
     private readonly accounts: AccountsStore,
-    private readonly oauth: OAuthService,
+    private readonly oauthTokens: TokenIntrospectionService,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -51,7 +51,7 @@ export class BearerTokenGuard implements CanActivate {
   }
 
   private oauthCaller(token: string): ApiCaller {
-    const resolved = this.oauth.resolveAccessToken(token);
+    const resolved = this.oauthTokens.resolveAccessToken(token);
     if (!resolved.ok) {
       switch (resolved.rejection) {
         case 'expired':

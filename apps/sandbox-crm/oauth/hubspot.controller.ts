@@ -3,8 +3,9 @@ import { Controller, Delete, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { OAuthEndpoints, rejectionHeader, tokenFromHeader } from './oauth-endpoints';
 import { SHAPES } from './oauth-shapes';
-import { OAuthService } from './oauth.service';
 import { hubDomain, numericAccountId } from './provider-identities';
+import { RevocationService } from './revocation.service';
+import { TokenIntrospectionService } from './token-introspection.service';
 
 const shape = SHAPES.hubspot;
 
@@ -16,7 +17,8 @@ const shape = SHAPES.hubspot;
 export class HubspotController {
   constructor(
     private readonly endpoints: OAuthEndpoints,
-    private readonly oauth: OAuthService,
+    private readonly introspection: TokenIntrospectionService,
+    private readonly revocation: RevocationService,
   ) {}
 
   @Get('oauth/authorize')
@@ -37,7 +39,7 @@ export class HubspotController {
   /** Access token metadata; 404 for a token that is unknown, expired, revoked or whose user is gone. */
   @Get('oauth/v1/access-tokens/:token')
   accessTokenInfo(@Param('token') token: string, @Res() res: Response): void {
-    const resolved = this.oauth.resolveAccessToken(token, { provider: 'hubspot' });
+    const resolved = this.introspection.resolveAccessToken(token, { provider: 'hubspot' });
     if (!resolved.ok) {
       res
         .status(404)
@@ -62,7 +64,7 @@ export class HubspotController {
   /** Refresh token metadata; 404 once it no longer works. */
   @Get('oauth/v1/refresh-tokens/:token')
   refreshTokenInfo(@Param('token') token: string, @Res() res: Response): void {
-    const resolved = this.oauth.resolveRefreshToken(token, 'hubspot');
+    const resolved = this.introspection.resolveRefreshToken(token, 'hubspot');
     if (!resolved) {
       res.status(404).json({ status: 'error', message: 'The refresh token is not found or has been revoked', correlationId: randomUUID() });
       return;
@@ -83,7 +85,7 @@ export class HubspotController {
   /** Uninstall-style revocation: the refresh token and everything issued alongside it. */
   @Delete('oauth/v1/refresh-tokens/:token')
   deleteRefreshToken(@Param('token') token: string, @Res() res: Response): void {
-    const revoked = this.oauth.revoke(token, { provider: 'hubspot' });
+    const revoked = this.revocation.revoke(token, { provider: 'hubspot' });
     if (!revoked || revoked.kind !== 'refresh_token') {
       res.status(404).json({ status: 'error', message: 'The refresh token is not found', correlationId: randomUUID() });
       return;
@@ -94,7 +96,7 @@ export class HubspotController {
   /** Bearer-authenticated portal details (a cheap API call that proves the token works). */
   @Get('account-info/v3/details')
   accountInfo(@Req() req: Request, @Res() res: Response): void {
-    const resolved = this.oauth.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer']), { provider: 'hubspot' });
+    const resolved = this.introspection.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer']), { provider: 'hubspot' });
     if (!resolved.ok) {
       const expired = resolved.rejection === 'expired' && resolved.token;
       res

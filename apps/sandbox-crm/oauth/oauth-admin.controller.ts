@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { DataCenterRegion, isDataCenterRegion } from '../accounts/crm-model';
+import { isDataCenterRegion } from '../accounts/crm-model';
 import { badRequest, notFound, SandboxError } from '../common/sandbox-error';
 import {
   AdminAuthorizeDto,
@@ -9,10 +9,15 @@ import {
   RevokeOAuthTokenDto,
   UpsertOAuthClientDto,
 } from './oauth-admin.dto';
+import { AuthorizationService } from './authorization.service';
+import { OAuthClientsService } from './oauth-clients.service';
 import { baseUrlOf } from './oauth-endpoints';
 import { OAuthClient } from './oauth-model';
+import { RawParams } from './oauth-params';
+import { OAuthSettingsService } from './oauth-settings.service';
 import { OAuthShape, SHAPES } from './oauth-shapes';
-import { OAuthService, RawParams } from './oauth.service';
+import { OAuthStatsService } from './oauth-stats.service';
+import { RevocationService } from './revocation.service';
 
 /**
  * Control plane of the sandbox's OAuth servers: register apps, approve authorizations without a
@@ -20,28 +25,34 @@ import { OAuthService, RawParams } from './oauth.service';
  */
 @Controller('admin/oauth')
 export class OAuthAdminController {
-  constructor(private readonly oauth: OAuthService) {}
+  constructor(
+    private readonly clients: OAuthClientsService,
+    private readonly authorization: AuthorizationService,
+    private readonly revocation: RevocationService,
+    private readonly settings: OAuthSettingsService,
+    private readonly stats: OAuthStatsService,
+  ) {}
 
   /** Registers an app; posting an existing clientId again updates it. */
   @Post('clients')
   upsertClient(@Body() body: UpsertOAuthClientDto, @Req() req: Request) {
-    return clientView(this.oauth.upsertClient(body), this.oauth.effectiveTtlSeconds.bind(this.oauth), baseUrlOf(req));
+    return this.clientView(this.clients.upsert(body), req);
   }
 
   @Get('clients')
   listClients(@Req() req: Request) {
-    return { data: this.oauth.listClients().map((client) => clientView(client, this.oauth.effectiveTtlSeconds.bind(this.oauth), baseUrlOf(req))) };
+    return { data: this.clients.list().map((client) => this.clientView(client, req)) };
   }
 
   @Get('clients/:clientId')
   getClient(@Param('clientId') clientId: string, @Req() req: Request) {
-    return clientView(this.oauth.getClient(clientId), this.oauth.effectiveTtlSeconds.bind(this.oauth), baseUrlOf(req));
+    return this.clientView(this.clients.get(clientId), req);
   }
 
   /** Simulates the app being uninstalled/deleted: its tokens stop working. */
   @Delete('clients/:clientId')
   deleteClient(@Param('clientId') clientId: string, @Req() req: Request) {
-    return clientView(this.oauth.deleteClient(clientId), this.oauth.effectiveTtlSeconds.bind(this.oauth), baseUrlOf(req));
+    return this.clientView(this.clients.delete(clientId), req);
   }
 
   /**
@@ -57,14 +68,14 @@ export class OAuthAdminController {
     } catch {
       throw badRequest('invalid_authorize_url', 'authorizeUrl is not a URL');
     }
-    const target = shapeForAuthorizePath(url.pathname);
-    if (!target) throw badRequest('invalid_authorize_url', `"${url.pathname}" is not an authorization endpoint of the sandbox`);
+    const shape = shapeForAuthorizePath(url.pathname);
+    if (!shape) throw badRequest('invalid_authorize_url', `"${url.pathname}" is not an authorization endpoint of the sandbox`);
 
-    const outcome = this.oauth.beginAuthorization(target.shape, queryParams(url), url.origin);
+    const outcome = this.authorization.begin(shape, queryParams(url), url.origin);
     if (outcome.kind === 'error_page') throw badRequest(outcome.error, outcome.description);
     if (outcome.kind === 'redirect') return { redirectTo: outcome.url };
 
-    const decided = this.oauth.completeAuthorization(target.shape.provider, {
+    const decided = this.authorization.complete(shape.provider, {
       requestId: outcome.request.id,
       userId: body.userId,
       decision: body.decision ?? 'allow',
@@ -83,7 +94,7 @@ export class OAuthAdminController {
   revoke(@Body() body: RevokeOAuthTokenDto) {
     const given = [body.refreshToken, body.accessToken].filter((value) => value !== undefined);
     if (given.length !== 1) throw badRequest('invalid_request', 'Send exactly one of refreshToken or accessToken');
-    const result = this.oauth.revoke(given[0]!);
+    const result = this.revocation.revoke(given[0]!);
     const expected = body.refreshToken !== undefined ? 'refresh_token' : 'access_token';
     if (!result || result.kind !== expected) throw notFound('token_not_found', `No such OAuth ${expected.replace('_', ' ')}`);
     return { revoked: true, tokenType: result.kind, tokensRevoked: result.tokensRevoked };
@@ -93,57 +104,57 @@ export class OAuthAdminController {
   @Post('expire')
   @HttpCode(HttpStatus.OK)
   expire(@Body() body: ExpireOAuthTokenDto) {
-    const record = this.oauth.expireAccessToken(body.accessToken);
+    const record = this.revocation.expireAccessToken(body.accessToken);
     return { expired: true, expiresAt: new Date(record.expiresAt).toISOString() };
   }
 
   @Get('stats')
-  stats() {
-    return this.oauth.getStats();
+  getStats() {
+    return this.stats.get();
   }
 
   @Delete('stats')
   resetStats() {
-    return this.oauth.resetStats();
+    return this.stats.reset();
   }
 
   @Get('settings')
-  settings() {
-    return this.oauth.getSettings();
+  getSettings() {
+    return this.settings.get();
   }
 
   @Post('settings')
   @HttpCode(HttpStatus.OK)
   updateSettings(@Body() body: OAuthSettingsDto) {
-    return this.oauth.updateSettings(body);
+    return this.settings.update(body);
+  }
+
+  private clientView(client: OAuthClient, req: Request) {
+    return {
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      provider: client.provider,
+      name: client.name,
+      redirectUris: [...client.redirectUris],
+      requirePkce: client.requirePkce,
+      accessTokenTtlSeconds: this.settings.accessTokenTtlSeconds(client),
+      rotateRefreshTokens: client.rotateRefreshTokens,
+      scopes: client.scopes ? [...client.scopes] : null,
+      appId: client.appId,
+      endpoints: SHAPES[client.provider].endpoints(baseUrlOf(req)),
+      createdAt: client.createdAt,
+      updatedAt: client.updatedAt,
+    };
   }
 }
 
-function clientView(client: OAuthClient, ttlOf: (client: OAuthClient) => number, baseUrl: string) {
-  return {
-    clientId: client.clientId,
-    clientSecret: client.clientSecret,
-    provider: client.provider,
-    name: client.name,
-    redirectUris: [...client.redirectUris],
-    requirePkce: client.requirePkce,
-    accessTokenTtlSeconds: ttlOf(client),
-    rotateRefreshTokens: client.rotateRefreshTokens,
-    scopes: client.scopes ? [...client.scopes] : null,
-    appId: client.appId,
-    endpoints: SHAPES[client.provider].endpoints(baseUrl),
-    createdAt: client.createdAt,
-    updatedAt: client.updatedAt,
-  };
-}
-
-function shapeForAuthorizePath(path: string): { shape: OAuthShape; region: DataCenterRegion } | null {
+/** The shape whose authorization endpoint `path` is (any Zoho data center's), or null. */
+function shapeForAuthorizePath(path: string): OAuthShape | null {
   for (const shape of [SHAPES.hubspot, SHAPES.salesforce, SHAPES.pipedrive]) {
-    if (path === shape.paths('us').authorize) return { shape, region: 'us' };
+    if (path === shape.paths('us').authorize) return shape;
   }
   const zoho = /^\/zoho\/([^/]+)\/accounts\/oauth\/v2\/auth$/.exec(path);
-  if (zoho && isDataCenterRegion(zoho[1])) return { shape: SHAPES.zoho, region: zoho[1] };
-  return null;
+  return zoho && isDataCenterRegion(zoho[1]) ? SHAPES.zoho : null;
 }
 
 /** Query parameters the way Express parses them: a repeated name becomes an array. */

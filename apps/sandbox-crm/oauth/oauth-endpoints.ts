@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DataCenterRegion } from '../accounts/crm-model';
-import { renderConsentPage, renderErrorPage } from './consent-page';
+import { AuthorizationService } from './authorization.service';
+import { ConsentPageRenderer } from './consent-page';
 import { AccessTokenRejection, TokenFailure } from './oauth-model';
+import { RawParams } from './oauth-params';
 import { OAuthShape } from './oauth-shapes';
-import { OAuthService, RawParams } from './oauth.service';
+import { TokenGrantsService } from './token-grants.service';
 
 /**
  * The HTTP side of the authorization server, shared by every provider shape's controller:
@@ -13,26 +15,30 @@ import { OAuthService, RawParams } from './oauth.service';
  */
 @Injectable()
 export class OAuthEndpoints {
-  constructor(private readonly oauth: OAuthService) {}
+  constructor(
+    private readonly authorization: AuthorizationService,
+    private readonly grants: TokenGrantsService,
+    private readonly pages: ConsentPageRenderer,
+  ) {}
 
   /** GET authorize: the consent page, an error page (never a redirect to an untrusted URI), or an error redirect. */
   authorize(shape: OAuthShape, region: DataCenterRegion, req: Request, res: Response): void {
-    const outcome = this.oauth.beginAuthorization(shape, req.query as RawParams, baseUrlOf(req));
+    const outcome = this.authorization.begin(shape, req.query as RawParams, baseUrlOf(req));
     switch (outcome.kind) {
       case 'error_page':
-        return sendHtml(res, 400, renderErrorPage({ providerName: shape.displayName, error: outcome.error, description: outcome.description }));
+        return sendHtml(res, 400, this.pages.errorPage({ providerName: shape.displayName, error: outcome.error, description: outcome.description }));
       case 'redirect':
         return redirect(res, outcome.url);
       case 'consent':
         return sendHtml(
           res,
           200,
-          renderConsentPage({
+          this.pages.consentPage({
             shape,
             client: outcome.client,
             request: outcome.request,
             consentPath: shape.paths(region).consent,
-            choices: this.oauth.signInChoices(),
+            choices: this.authorization.signInChoices(),
           }),
         );
     }
@@ -41,7 +47,7 @@ export class OAuthEndpoints {
   /** POST consent (form-urlencoded from the page, or JSON): 302 back to the app. */
   consent(shape: OAuthShape, req: Request, res: Response): void {
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as RawParams;
-    const outcome = this.oauth.completeAuthorization(shape.provider, {
+    const outcome = this.authorization.complete(shape.provider, {
       requestId: body.request_id,
       userId: body.user_id,
       decision: body.decision,
@@ -52,7 +58,7 @@ export class OAuthEndpoints {
       res.status(400).set('Cache-Control', 'no-store').json({ error: { code: outcome.code, message: outcome.message } });
       return;
     }
-    sendHtml(res, 400, renderErrorPage({ providerName: shape.displayName, error: outcome.code, description: outcome.message }));
+    sendHtml(res, 400, this.pages.errorPage({ providerName: shape.displayName, error: outcome.code, description: outcome.message }));
   }
 
   /** POST token: code and refresh grants, answered in the shape's format. */
@@ -70,7 +76,7 @@ export class OAuthEndpoints {
     }
     // Zoho documents its token parameters in the query string of the POST; the body works too.
     const params = shape.acceptsQueryParams ? { ...(req.query as RawParams), ...body } : body;
-    const outcome = this.oauth.token(shape, region, params, req.headers.authorization);
+    const outcome = this.grants.token(shape, region, params, req.headers.authorization);
     if (!outcome.ok) return sendTokenFailure(res, shape, outcome.failure);
     const wire = shape.tokenSuccess(outcome.issued, { baseUrl: baseUrlOf(req), region });
     res.status(wire.status).set(NO_STORE).json(wire.body);
@@ -120,7 +126,7 @@ function grantedScopesField(shape: OAuthShape, body: RawParams): string[] | unde
   return undefined;
 }
 
-export function sendHtml(res: Response, status: number, html: string): void {
+function sendHtml(res: Response, status: number, html: string): void {
   res
     .status(status)
     .set({

@@ -1,4 +1,4 @@
-import type { DataCenterRegion } from '../accounts/crm-model';
+import type { Account, DataCenterRegion, User } from '../accounts/crm-model';
 
 /** The CRM OAuth2 dialects the sandbox speaks, each under its own path prefix. */
 export const OAUTH_PROVIDERS = ['hubspot', 'salesforce', 'pipedrive', 'zoho'] as const;
@@ -101,8 +101,20 @@ export interface RefreshTokenRecord extends IssuedTokenBase {
   used: boolean;
 }
 
+/** What one successful token request produced; shapes render it in their own fields. */
+export interface IssuedTokens {
+  grantType: 'authorization_code' | 'refresh_token';
+  access: AccessTokenRecord;
+  /** The family's live refresh token after this grant (new when just issued or rotated), or null if none. */
+  refresh: RefreshTokenRecord | null;
+  refreshIsNew: boolean;
+  client: OAuthClient;
+  user: User;
+  account: Account;
+}
+
 /** RFC 6749 §5.2 error codes the token endpoint produces. */
-export type TokenErrorCode =
+type TokenErrorCode =
   | 'invalid_request'
   | 'invalid_client'
   | 'invalid_grant'

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DATA_CENTER_REGIONS, DataCenterRegion } from '../accounts/crm-model';
-import { OAuthProvider, TokenFailure, TokenFailureReason } from './oauth-model';
-import type { IssuedTokens, RawParams } from './oauth.service';
+import { IssuedTokens, OAuthProvider, TokenFailure, TokenFailureReason } from './oauth-model';
+import type { RawParams } from './oauth-params';
 import { salesforceOrgId, salesforceUserId } from './provider-identities';
 
 /** A response in a shape's own wire format. */
@@ -19,13 +19,13 @@ export interface TokenResponseContext {
 
 /**
  * Everything that differs between the CRM OAuth dialects. The flow itself (validation, codes,
- * PKCE, rotation, reuse detection) lives once in OAuthService.
+ * PKCE, rotation, reuse detection) lives once, in the authorization and token-grant services.
  */
 export interface OAuthShape {
   provider: OAuthProvider;
   displayName: string;
   /** Paths relative to the sandbox base URL; `region` only matters for Zoho. */
-  paths(region: DataCenterRegion): { authorize: string; consent: string; token: string };
+  paths(region: DataCenterRegion): { authorize: string; consent: string };
   /** Splits a `scope` parameter in this shape's format (lenient on input). */
   parseScopes(raw: string): string[];
   /** Granted when the request names no scopes and the client has none configured. */
@@ -101,7 +101,7 @@ const HUBSPOT_MISSING: Record<string, [string, string]> = {
 const hubspot: OAuthShape = {
   provider: 'hubspot',
   displayName: 'HubSpot',
-  paths: () => ({ authorize: '/hubspot/oauth/authorize', consent: '/hubspot/oauth/consent', token: '/hubspot/oauth/v1/token' }),
+  paths: () => ({ authorize: '/hubspot/oauth/authorize', consent: '/hubspot/oauth/consent' }),
   parseScopes: splitOnWhitespace,
   defaultScopes: ['oauth'],
   supportsRotation: true,
@@ -181,11 +181,7 @@ export function salesforceIdentityUrl(baseUrl: string, issued: Pick<IssuedTokens
 const salesforce: OAuthShape = {
   provider: 'salesforce',
   displayName: 'Salesforce',
-  paths: () => ({
-    authorize: '/salesforce/services/oauth2/authorize',
-    consent: '/salesforce/services/oauth2/consent',
-    token: '/salesforce/services/oauth2/token',
-  }),
+  paths: () => ({ authorize: '/salesforce/services/oauth2/authorize', consent: '/salesforce/services/oauth2/consent' }),
   parseScopes: splitOnWhitespace,
   defaultScopes: ['api', 'refresh_token'],
   supportsRotation: true,
@@ -257,7 +253,7 @@ const PIPEDRIVE_MESSAGE: Partial<Record<TokenFailureReason, string>> = {
 const pipedrive: OAuthShape = {
   provider: 'pipedrive',
   displayName: 'Pipedrive',
-  paths: () => ({ authorize: '/pipedrive/oauth/authorize', consent: '/pipedrive/oauth/consent', token: '/pipedrive/oauth/token' }),
+  paths: () => ({ authorize: '/pipedrive/oauth/authorize', consent: '/pipedrive/oauth/consent' }),
   parseScopes: splitOnCommaOrWhitespace,
   defaultScopes: ['base'],
   supportsRotation: true,
@@ -329,22 +325,18 @@ function zohoErrorCode(failure: TokenFailure): string {
   }
 }
 
-export function zohoAccountsServer(baseUrl: string, region: DataCenterRegion): string {
+function zohoAccountsServer(baseUrl: string, region: DataCenterRegion): string {
   return `${baseUrl}/zoho/${region}/accounts`;
 }
 
-export function zohoApiDomain(baseUrl: string, region: DataCenterRegion): string {
+function zohoApiDomain(baseUrl: string, region: DataCenterRegion): string {
   return `${baseUrl}/zoho/${region}/api`;
 }
 
 const zoho: OAuthShape = {
   provider: 'zoho',
   displayName: 'Zoho CRM',
-  paths: (region) => ({
-    authorize: `/zoho/${region}/accounts/oauth/v2/auth`,
-    consent: `/zoho/${region}/accounts/oauth/v2/consent`,
-    token: `/zoho/${region}/accounts/oauth/v2/token`,
-  }),
+  paths: (region) => ({ authorize: `/zoho/${region}/accounts/oauth/v2/auth`, consent: `/zoho/${region}/accounts/oauth/v2/consent` }),
   parseScopes: splitOnCommaOrWhitespace,
   defaultScopes: ['ZohoCRM.users.READ', 'ZohoCRM.org.READ'],
   supportsRotation: false,

@@ -1,9 +1,12 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { ClientAuthenticationService } from './client-authentication.service';
 import { OAuthEndpoints, rejectionHeader, tokenFromHeader } from './oauth-endpoints';
 import { SHAPES } from './oauth-shapes';
-import { OAuthService, single } from './oauth.service';
+import { single } from './oauth-params';
 import { numericAccountId, pipedriveCompanyDomain } from './provider-identities';
+import { RevocationService } from './revocation.service';
+import { TokenIntrospectionService } from './token-introspection.service';
 
 const shape = SHAPES.pipedrive;
 
@@ -17,7 +20,9 @@ const ERROR_INFO = 'Please check developers.pipedrive.com for more information a
 export class PipedriveController {
   constructor(
     private readonly endpoints: OAuthEndpoints,
-    private readonly oauth: OAuthService,
+    private readonly introspection: TokenIntrospectionService,
+    private readonly revocation: RevocationService,
+    private readonly clientAuthentication: ClientAuthenticationService,
   ) {}
 
   @Get('oauth/authorize')
@@ -39,7 +44,7 @@ export class PipedriveController {
   @Post('oauth/revoke')
   revoke(@Req() req: Request, @Res() res: Response): void {
     const params = this.endpoints.revocationParams(req);
-    const auth = this.oauth.authenticateClient(shape, params, req.headers.authorization);
+    const auth = this.clientAuthentication.authenticate(shape, params, req.headers.authorization);
     if ('failure' in auth) {
       res.status(401).json({ success: false, error: 'invalid_client', message: 'Invalid client: client is invalid' });
       return;
@@ -50,13 +55,13 @@ export class PipedriveController {
       return;
     }
     // Unknown tokens are not an error (RFC 7009 §2.2).
-    this.oauth.revoke(token, { provider: 'pipedrive' });
+    this.revocation.revoke(token, { provider: 'pipedrive' });
     res.status(200).end();
   }
 
   @Get('api/v1/users/me')
   me(@Req() req: Request, @Res() res: Response): void {
-    const resolved = this.oauth.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer']), { provider: 'pipedrive' });
+    const resolved = this.introspection.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer']), { provider: 'pipedrive' });
     if (!resolved.ok) {
       const error =
         resolved.rejection === 'missing'

@@ -3,8 +3,10 @@ import type { Request, Response } from 'express';
 import { Account, User } from '../accounts/crm-model';
 import { baseUrlOf, OAuthEndpoints, rejectionHeader, tokenFromHeader } from './oauth-endpoints';
 import { salesforceIdentityUrl, SHAPES } from './oauth-shapes';
-import { AccessTokenResolution, OAuthService, single } from './oauth.service';
+import { single } from './oauth-params';
 import { salesforceOrgId, salesforceUserId, splitName } from './provider-identities';
+import { RevocationService } from './revocation.service';
+import { AccessTokenResolution, TokenIntrospectionService } from './token-introspection.service';
 
 const shape = SHAPES.salesforce;
 
@@ -16,7 +18,8 @@ const shape = SHAPES.salesforce;
 export class SalesforceController {
   constructor(
     private readonly endpoints: OAuthEndpoints,
-    private readonly oauth: OAuthService,
+    private readonly introspection: TokenIntrospectionService,
+    private readonly revocation: RevocationService,
   ) {}
 
   @Get('services/oauth2/authorize')
@@ -127,7 +130,7 @@ export class SalesforceController {
   }
 
   private authenticate(req: Request, res: Response): Extract<AccessTokenResolution, { ok: true }> | null {
-    const resolved = this.oauth.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer', 'OAuth']), { provider: 'salesforce' });
+    const resolved = this.introspection.resolveAccessToken(tokenFromHeader(req.headers.authorization, ['Bearer', 'OAuth']), { provider: 'salesforce' });
     if (resolved.ok) return resolved;
     res
       .status(401)
@@ -138,7 +141,7 @@ export class SalesforceController {
 
   private revoke(req: Request, res: Response): void {
     const token = single(this.endpoints.revocationParams(req), 'token');
-    if (!token || !this.oauth.revoke(token, { provider: 'salesforce' })) {
+    if (!token || !this.revocation.revoke(token, { provider: 'salesforce' })) {
       res.status(400).json({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
       return;
     }

@@ -5,8 +5,10 @@ import { Account, DataCenterRegion, isDataCenterRegion, User } from '../accounts
 import { notFound } from '../common/sandbox-error';
 import { OAuthEndpoints, rejectionHeader, tokenFromHeader } from './oauth-endpoints';
 import { SHAPES } from './oauth-shapes';
-import { AccessTokenResolution, OAuthService, single } from './oauth.service';
+import { single } from './oauth-params';
 import { splitName, zohoOrgId, zohoUserId } from './provider-identities';
+import { RevocationService } from './revocation.service';
+import { AccessTokenResolution, TokenIntrospectionService } from './token-introspection.service';
 
 const shape = SHAPES.zoho;
 
@@ -22,7 +24,8 @@ const API_VERSION = /^v\d+(\.\d+)?$/;
 export class ZohoController {
   constructor(
     private readonly endpoints: OAuthEndpoints,
-    private readonly oauth: OAuthService,
+    private readonly introspection: TokenIntrospectionService,
+    private readonly revocation: RevocationService,
     private readonly accounts: AccountsStore,
   ) {}
 
@@ -49,7 +52,7 @@ export class ZohoController {
   revoke(@Param('region') region: string, @Req() req: Request, @Res() res: Response): void {
     parseRegion(region);
     const token = single(this.endpoints.revocationParams(req), 'token');
-    const revoked = token ? this.oauth.revoke(token, { provider: 'zoho' }) : null;
+    const revoked = token ? this.revocation.revoke(token, { provider: 'zoho' }) : null;
     res.status(200).json(revoked ? { status: 'success' } : { error: 'invalid_token' });
   }
 
@@ -158,7 +161,7 @@ export class ZohoController {
       return null;
     }
     const token = tokenFromHeader(req.headers.authorization, ['Zoho-oauthtoken', 'Bearer']);
-    const resolved = this.oauth.resolveAccessToken(token, { provider: 'zoho', region });
+    const resolved = this.introspection.resolveAccessToken(token, { provider: 'zoho', region });
     if (resolved.ok) return resolved;
     const body =
       resolved.rejection === 'missing'

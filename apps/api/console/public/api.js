@@ -33,7 +33,8 @@ export function onUnauthorized(fn) {
 }
 
 export async function api(method, path, body, { key = session.key } = {}) {
-  const headers = { accept: 'application/json' };
+  // Labels the console's actions in the audit trail (who: this API key, through the console); grants nothing.
+  const headers = { accept: 'application/json', 'x-reauth-client': 'console' };
   if (key) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;

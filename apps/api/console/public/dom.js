@@ -71,3 +71,8 @@ export function relativeTime(iso) {
 export function humanize(word) {
   return String(word || '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }
+
+/** A status word with its colour dot (progress cards). */
+export function statusText(kind, label) {
+  return h('span', { class: `status-text ${kind}` }, label);
+}

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+
+export interface OAuthStats {
+  authorizationCodesIssued: number;
+  codeExchanges: number;
+  refreshGrants: number;
+  /** Replayed authorization codes plus reused (already rotated) refresh tokens. */
+  reuseDetections: number;
+  failedTokenRequests: number;
+}
+
+/** Counters of what the authorization servers did, for tests to assert on (`/admin/oauth/stats`). */
+@Injectable()
+export class OAuthStatsService {
+  private stats: OAuthStats = emptyStats();
+
+  count(counter: keyof OAuthStats): void {
+    this.stats[counter] += 1;
+  }
+
+  get(): OAuthStats {
+    return { ...this.stats };
+  }
+
+  reset(): OAuthStats {
+    this.stats = emptyStats();
+    return this.get();
+  }
+}
+
+function emptyStats(): OAuthStats {
+  return { authorizationCodesIssued: 0, codeExchanges: 0, refreshGrants: 0, reuseDetections: 0, failedTokenRequests: 0 };
+}

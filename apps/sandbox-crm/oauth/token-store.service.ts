@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataCenterRegion } from '../accounts/crm-model';
+import {
+  ACCESS_TOKEN_PREFIX,
+  AccessTokenRecord,
+  AuthorizationCode,
+  REFRESH_TOKEN_PREFIX,
+  RefreshTokenRecord,
+  TokenFamily,
+} from './oauth-model';
+
+/**
+ * Every access and refresh token issued, grouped in families (all tokens descending from one
+ * authorization code). Tokens are never deleted, only flagged, so a revoked one still answers as
+ * revoked rather than unknown.
+ */
+@Injectable()
+export class TokenStore {
+  private readonly families = new Map<string, TokenFamily>();
+  private readonly accessTokens = new Map<string, AccessTokenRecord>();
+  private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
+
+  /** A new, empty family for the tokens a code exchange is about to issue. */
+  startFamily(code: AuthorizationCode): TokenFamily {
+    const family: TokenFamily = {
+      id: 'fam_' + randomBytes(8).toString('hex'),
+      provider: code.provider,
+      clientId: code.clientId,
+      userId: code.userId,
+      accountId: code.accountId,
+      accessTokens: [],
+      refreshTokens: [],
+      revoked: false,
+    };
+    this.families.set(family.id, family);
+    return family;
+  }
+
+  issueAccessToken(family: TokenFamily, grant: { region: DataCenterRegion; scopes: string[]; ttlSeconds: number }): AccessTokenRecord {
+    const now = Date.now();
+    const record: AccessTokenRecord = {
+      token: ACCESS_TOKEN_PREFIX + randomBytes(24).toString('hex'),
+      familyId: family.id,
+      provider: family.provider,
+      clientId: family.clientId,
+      userId: family.userId,
+      accountId: family.accountId,
+      region: grant.region,
+      scopes: [...grant.scopes],
+      issuedAt: now,
+      expiresAt: now + grant.ttlSeconds * 1000,
+      revoked: false,
+    };
+    this.accessTokens.set(record.token, record);
+    family.accessTokens.push(record.token);
+    return record;
+  }
+
+  issueRefreshToken(family: TokenFamily, grant: { region: DataCenterRegion; scopes: string[] }): RefreshTokenRecord {
+    const record: RefreshTokenRecord = {
+      token: REFRESH_TOKEN_PREFIX + randomBytes(24).toString('hex'),
+      familyId: family.id,
+      provider: family.provider,
+      clientId: family.clientId,
+      userId: family.userId,
+      accountId: family.accountId,
+      region: grant.region,
+      scopes: [...grant.scopes],
+      issuedAt: Date.now(),
+      used: false,
+      revoked: false,
+    };
+    this.refreshTokens.set(record.token, record);
+    family.refreshTokens.push(record.token);
+    return record;
+  }
+
+  findFamily(familyId: string): TokenFamily | undefined {
+    return this.families.get(familyId);
+  }
+
+  findAccessToken(token: string): AccessTokenRecord | undefined {
+    return this.accessTokens.get(token);
+  }
+
+  findRefreshToken(token: string): RefreshTokenRecord | undefined {
+    return this.refreshTokens.get(token);
+  }
+
+  reset(): void {
+    this.families.clear();
+    this.accessTokens.clear();
+    this.refreshTokens.clear();
+  }
+}

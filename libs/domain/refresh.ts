@@ -1,0 +1,37 @@
+/**
+ * What the `tokenRefresh` workflow and its activities exchange: scheduling facts and outcomes of a
+ * refresh or health check. Pure types: the workflow bundle imports this file.
+ */
+import type { AuthType } from './reauthorization';
+import type { StatusReason } from './status';
+
+/** Scheduling facts of an integration's credentials (no secret). */
+export interface RefreshPlan {
+  exists: boolean;
+  tenantId: string;
+  provider: string;
+  authType: AuthType;
+  status: string;
+  statusReason: string | null;
+  credentialVersion: number | null;
+  expiresAt: string | null;
+  issuedAt: string;
+  refreshable: boolean;
+  lastCheckedAt: string | null;
+  marginSeconds: number;
+  jitterSeconds: number;
+  healthCheckIntervalSeconds: number;
+}
+
+export type RefreshResult =
+  | { outcome: 'refreshed'; version: number; expiresAt: string | null }
+  | { outcome: 'superseded' }
+  | { outcome: 'healthy'; status: 'active' | 'pending'; reason: null }
+  | { outcome: 'failed'; status: 'degraded' | 'blocked'; reason: StatusReason; detail: string };
+
+/** What setting an integration's status did (nothing when newer credentials superseded the caller). */
+export interface StatusChange {
+  changed: boolean;
+  previousStatus: string;
+  superseded: boolean;
+}
