@@ -4,51 +4,17 @@
  * a finished API-token reauthorization with the token replaced by "[redacted]" — through HTTP the
  * way the Temporal UI calls it, and through the real Temporal CLI (`--codec-endpoint`).
  */
-import type { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { provisionTemporalCli } from '../libs/temporal/dev-server';
+import { payloadsOf, protoJson, textOf } from './support/history-payloads';
 import { ROOT } from './support/paths';
 import { api, connectedIntegration, sandboxToken, startSystem, type TestSystem } from './support/system';
 
-type ProtoPayload = temporal.api.common.v1.IPayload;
-
 const run = promisify(execFile);
 const UI_ORIGIN = 'http://localhost:8233';
-
-/** Every payload of a history: objects with an `encoding` metadata entry, wherever the event holds them. */
-function payloadsOf(history: unknown): ProtoPayload[] {
-  const found: ProtoPayload[] = [];
-  const walk = (v: unknown): void => {
-    if (!v || typeof v !== 'object' || v instanceof Uint8Array) return;
-    if (Array.isArray(v)) return v.forEach(walk);
-    const metadata = (v as ProtoPayload).metadata;
-    if (metadata && typeof metadata === 'object' && metadata.encoding instanceof Uint8Array) {
-      found.push(v as ProtoPayload);
-      return;
-    }
-    Object.values(v).forEach(walk);
-  };
-  walk(history);
-  return found;
-}
-
-/** A Payloads message in protobuf JSON, as the UI and the CLI send it (bytes as base64). */
-function protoJson(payloads: ProtoPayload[]): { payloads: Array<{ metadata: Record<string, string>; data?: string }> } {
-  return {
-    payloads: payloads.map((p) => ({
-      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-      ...(p.data?.length ? { data: Buffer.from(p.data).toString('base64') } : {}),
-    })),
-  };
-}
-
-const textOf = (p: { metadata: Record<string, string>; data?: string }) => ({
-  encoding: Buffer.from(p.metadata.encoding, 'base64').toString(),
-  text: p.data ? Buffer.from(p.data, 'base64').toString() : '',
-});
 
 describe('payload codec for operators', () => {
   const operatorKey = `op_test_${randomBytes(18).toString('base64url')}`;
