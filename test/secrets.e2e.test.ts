@@ -3,20 +3,8 @@
  * in the raw (undecoded) workflow history, in any line our processes logged, or in any answer.
  */
 import assert from 'node:assert/strict';
+import { historyBytes } from './support/history-payloads';
 import { api, connectedIntegration, sandboxToken, startSystem, type TestSystem } from './support/system';
-
-function historyBytes(history: unknown): Buffer {
-  // Serialize every payload's raw bytes plus the JSON shape; tokens would show up in either.
-  const chunks: Buffer[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Uint8Array) chunks.push(Buffer.from(v));
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-    else if (typeof v === 'string') chunks.push(Buffer.from(v));
-  };
-  walk(history);
-  return Buffer.concat(chunks);
-}
 
 describe('secrets stay secret', () => {
   let sys: TestSystem;

@@ -1,18 +1,17 @@
 /**
  * A Nest app from a testing module, set up the way apps/api/main.ts sets up the real one (error
  * filter, validation pipe, security headers, JSON body handling), listening on a free loopback port
- * and called with node's fetch. main.ts has no exported setup function, so configureLikeMain
- * repeats its calls: keep the two in step.
+ * and called with node's fetch, set up by the same configureApiApp as main.ts.
  */
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { TestingModule } from '@nestjs/testing';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorShapeFilter } from '../../../apps/api/common/error.filter';
-import { installJsonBody } from '../../../apps/api/common/json-body';
-import { securityHeaders } from '../../../apps/api/common/security-headers';
-import { createValidationPipe } from '../../../apps/api/common/validation';
+import { configureApiApp } from '../../../apps/api/configure-app';
+import type { AppConfig } from '../../../libs/config/config';
+import { APP_CONFIG } from '../../../libs/nest/tokens';
+import { testConfig } from './fixtures';
 
 export interface RunningApi {
   app: NestExpressApplication;
@@ -20,13 +19,15 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Same order as main.ts: filter, pipe, security headers, body parsing; then init and listen. */
+/** The app as main.ts sets it up, with the test module's config (or the fixed test config when it has none). */
 export function configureLikeMain(app: NestExpressApplication): void {
-  app.useGlobalFilters(new ErrorShapeFilter());
-  app.useGlobalPipes(createValidationPipe());
-  app.use(securityHeaders());
-  installJsonBody(app, '1mb');
-  app.disable('x-powered-by');
+  let cfg: AppConfig;
+  try {
+    cfg = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  } catch {
+    cfg = testConfig();
+  }
+  configureApiApp(app, cfg);
 }
 
 export async function listenOnFreePort(app: INestApplication): Promise<string> {
