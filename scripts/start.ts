@@ -105,10 +105,15 @@ async function main(): Promise<void> {
   const launch = (name: string, script: string): ServiceProcess => {
     const svc = spawnService(name, path.join(root, 'dist', script), env, onLine);
     svc.child.on('exit', (c, sig) => {
-      if (!stopping) {
+      // Ctrl-C in a terminal reaches the whole process group: a child may exit on it before our
+      // own SIGINT handler has run. Look again on the next turn, and count a child stopped by
+      // SIGINT/SIGTERM as part of that stop, not as a crash.
+      setImmediate(() => {
+        if (stopping) return;
+        const stoppedBySignal = sig === 'SIGINT' || sig === 'SIGTERM' || c === 130 || c === 143;
         say('start', `${name} exited (${c ?? sig}); stopping everything`);
-        void shutdown(1);
-      }
+        void shutdown(stoppedBySignal ? 0 : 1);
+      });
     });
     services.push(svc);
     return svc;
