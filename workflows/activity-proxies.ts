@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /*
@@ -39,4 +39,22 @@ export const crmInBackground = proxyActivities<Activities>({
 export const workflowStarter = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+/*
+ * The same two kinds of call as local activities: run by the worker that runs the workflow task,
+ * inside that task, with no server round trip per call. For the short steps a person waits on (a
+ * few Postgres statements, one who-am-I at the CRM). Their retries are the same; a worker that
+ * dies mid-call has the call run again by the next one, which the activities allow (idempotent).
+ */
+export const bookkeepingInTask = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+});
+
+export const crmWhileUserWaitsInTask = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 4 },
 });

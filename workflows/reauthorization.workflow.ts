@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -29,7 +30,7 @@ import {
 } from '../libs/domain/reauthorization';
 import { reauthorizationDetails } from '../libs/domain/workflow-texts';
 import type { Activities } from '../activities';
-import { bookkeeping, crmWhileUserWaits } from './activity-proxies';
+import { bookkeeping, bookkeepingInTask, crmWhileUserWaits, crmWhileUserWaitsInTask } from './activity-proxies';
 import { emitEvent } from './events';
 import { reauthFailure, TERMINAL_OAUTH_ERRORS, toReauthError } from './failures';
 import { startResyncAfterReauthorization } from './hooks/resync';
@@ -80,8 +81,18 @@ class Reauthorization {
   /** The integration's status before the swap: a recovery from degraded/blocked is announced. */
   private previousStatus = 'active';
   private started = false;
+  /**
+   * How the steps a person waits on run: as local activities inside the workflow task (since patch
+   * `steps-in-workflow-task`: a reauthorization takes two workflow tasks instead of a dozen server
+   * round trips), or, for runs begun before it, as ordinary activities as their histories say.
+   */
+  private readonly db: typeof bookkeeping;
+  private readonly crm: typeof crmWhileUserWaits;
 
   constructor(private readonly input: ReauthorizationInput) {
+    const inTask = patched('steps-in-workflow-task');
+    this.db = inTask ? bookkeepingInTask : bookkeeping;
+    this.crm = inTask ? crmWhileUserWaitsInTask : crmWhileUserWaits;
     this.expiresAt = new Date(Date.now() + input.expiresInSeconds * 1000);
     this.status = {
       id: input.reauthorizationId,
@@ -100,10 +111,10 @@ class Reauthorization {
   async begin(): Promise<void> {
     tagWorkflow(this.input, reauthorizationPhaseTags('awaiting_user', null));
     this.showDetails();
-    this.integration = await bookkeeping.beginReauthorization({ ...this.input, expiresAt: this.status.expiresAt! });
+    this.integration = await this.db.beginReauthorization({ ...this.input, expiresAt: this.status.expiresAt! });
     this.showDetails(); // now with the provider's display name
     if (this.input.authType === 'oauth2') {
-      this.oauthAttempt = await bookkeeping.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: 1 });
+      this.oauthAttempt = await this.db.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: 1 });
     }
     this.started = true;
   }
@@ -155,7 +166,7 @@ class Reauthorization {
         await this.enterPhase('validating', { attempts: this.status.attempts });
         await this.validateThenSwap(
           () =>
-            crmWhileUserWaits.validateApiToken({
+            this.crm.validateApiToken({
               tenantId: this.input.tenantId,
               integrationId: this.input.integrationId,
               provider: this.input.provider,
@@ -209,7 +220,7 @@ class Reauthorization {
     }
     try {
       await this.enterPhase('exchanging', { attempts: this.status.attempts });
-      const pending = await crmWhileUserWaits.exchangeAuthorizationCode({
+      const pending = await this.crm.exchangeAuthorizationCode({
         reauthorizationId: this.status.id,
         attempt,
         code: callback.code,
@@ -218,7 +229,7 @@ class Reauthorization {
       await this.enterPhase('validating');
       await this.validateThenSwap(
         () =>
-          crmWhileUserWaits.validatePendingCredentials({
+          this.crm.validatePendingCredentials({
             pendingCredentialId: pending.pendingCredentialId,
             expectedAccountId: this.expectedAccountId,
             requiredScopes: this.integration!.requiredScopes,
@@ -241,7 +252,7 @@ class Reauthorization {
   }
 
   private async openNextOAuthAttempt(): Promise<void> {
-    this.oauthAttempt = await bookkeeping.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: this.oauthAttempt!.attempt + 1 });
+    this.oauthAttempt = await this.db.prepareAuthorizationAttempt({ reauthorizationId: this.status.id, attempt: this.oauthAttempt!.attempt + 1 });
   }
 
   // --- The shared steps --------------------------------------------------------------------------
@@ -250,7 +261,7 @@ class Reauthorization {
   private async validateThenSwap(validate: () => Promise<CrmIdentity>, newCredentials: (identity: CrmIdentity) => NewCredentials): Promise<void> {
     const identity = await validate();
     this.setPhase('swapping');
-    const swapped = await bookkeeping.swapCredentials({
+    const swapped = await this.db.swapCredentials({
       tenantId: this.input.tenantId,
       integrationId: this.input.integrationId,
       reauthorizationId: this.status.id,
@@ -266,7 +277,7 @@ class Reauthorization {
   private async recordRejection(error: ReauthError): Promise<void> {
     this.status.error = error;
     this.setPhase('awaiting_user');
-    await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'awaiting_user', error, attempts: this.status.attempts });
+    await this.db.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'awaiting_user', error, attempts: this.status.attempts });
   }
 
   async cancel(): Promise<ReauthorizationStatus> {
@@ -302,7 +313,7 @@ class Reauthorization {
       if (resyncId) {
         this.status.resyncId = resyncId;
         this.showDetails();
-        await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'completed', resyncId });
+        await this.db.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase: 'completed', resyncId });
       }
       // Independent of each other: run together so the run closes sooner (a new reauthorization of
       // the same integration can only start once this one has closed).
@@ -318,7 +329,7 @@ class Reauthorization {
   }
 
   private async recordFinalState(): Promise<void> {
-    await bookkeeping.recordReauthorizationProgress({
+    await this.db.recordReauthorizationProgress({
       reauthorizationId: this.status.id,
       phase: 'completed',
       outcome: this.status.outcome,
@@ -329,7 +340,7 @@ class Reauthorization {
 
   private async enterPhase(phase: ReauthPhase, progress: { attempts?: number } = {}): Promise<void> {
     this.setPhase(phase);
-    await bookkeeping.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase, ...progress });
+    await this.db.recordReauthorizationProgress({ reauthorizationId: this.status.id, phase, ...progress });
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * What a workflow's history says about its activities: how often each was scheduled, on which
  * attempt it closed, and what it returned (decoded with the client's codec). Lets e2e tests prove
- * that a retry or a race really happened, instead of only that the end state looks right.
+ * that a retry or a race really happened, instead of only that the end state looks right. Local
+ * activities count too: they leave one marker each, written when they closed.
  */
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
@@ -17,6 +18,29 @@ export interface ActivityExecution {
   status: 'open' | 'completed' | 'failed' | 'timed_out' | 'canceled';
   /** The decoded return value, for completed activities. */
   result?: unknown;
+  /** Ran as a local activity (inside a workflow task; recorded as a marker). */
+  local?: boolean;
+}
+
+/** The SDK's marker for a local activity: written once it closed, with what it was and how it ended. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+async function localActivityOf(client: Client, runId: string, event: HistoryEvent): Promise<ActivityExecution | null> {
+  const marker = event.markerRecordedEventAttributes;
+  if (!marker || marker.markerName !== LOCAL_ACTIVITY_MARKER) return null;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return null;
+  const info = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; activity_id?: string; attempt?: number };
+  const result = marker.details?.result?.payloads;
+  return {
+    activityType: info.activity_type ?? '',
+    activityId: info.activity_id ?? '',
+    runId,
+    attempt: info.attempt ?? null,
+    status: marker.failure ? 'failed' : 'completed',
+    ...(marker.failure ? {} : { result: await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, result) }),
+    local: true,
+  };
 }
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -25,6 +49,11 @@ async function executionsOfRun(client: Client, runId: string, events: HistoryEve
   const byScheduledId = new Map<string, ActivityExecution>();
   const scheduledOf = (id: unknown) => byScheduledId.get(String(id));
   for (const event of events) {
+    const ran = await localActivityOf(client, runId, event);
+    if (ran) {
+      byScheduledId.set(`marker-${String(event.eventId)}`, ran);
+      continue;
+    }
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       byScheduledId.set(String(event.eventId), {
