@@ -7,6 +7,7 @@ import { alertLevel, classifyRefreshError, statusMessage, type StatusReason } fr
 import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
 import { CrmError } from '../libs/providers/errors';
 import { refreshAccessToken, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
+import { crmTaskQueue } from '../libs/temporal/crm-task-queues';
 import { signalTokenRefresh } from '../libs/temporal/token-refresh-signal';
 import { crmFailure } from './crm.activities';
 import type { ActivityDeps } from './deps';
@@ -63,6 +64,7 @@ export function createRefreshActivities({
         marginSeconds: cfg.refreshMarginSeconds,
         jitterSeconds: cfg.refreshJitterSeconds,
         healthCheckIntervalSeconds: cfg.healthCheckIntervalSeconds,
+        crmTaskQueue: providers.isBuiltIn(integration.provider) && cfg.crmCallsPerSecond[integration.provider] ? crmTaskQueue(cfg.taskQueue, integration.provider) : null,
       };
     },
 

@@ -229,6 +229,8 @@ describe('token refresh, status classification and alerts', () => {
     // The race really happened: some refreshes lost to a reauthorization (outcome `superseded`,
     // their tokens dropped) — otherwise this test would prove nothing about racing.
     const refreshes = await activityExecutions(sys.client, `refresh:${i.id}`, 'refreshCredentials');
+    // Every refresh went to the CRM's own rate-capped task queue, none to the main one.
+    assert.deepEqual([...new Set(refreshes.map((r) => r.taskQueue))], [`${sys.taskQueue}.crm.pipedrive`]);
     const outcomes = refreshes.filter((r) => r.status === 'completed').map((r) => (r.result as { outcome: string }).outcome);
     const superseded = outcomes.filter((o) => o === 'superseded').length;
     diagnostic(`${refreshes.length} refreshes: ${outcomes.filter((o) => o === 'refreshed').length} stored, ${superseded} superseded by a reauthorization`);

@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /*
@@ -27,10 +27,20 @@ export const crmWhileUserWaits = proxyActivities<Activities>({
  * 429) retry with backoff; a Retry-After from the CRM becomes the next retry delay (set by the
  * activity), so we never come back sooner than the CRM asked.
  */
-export const crmInBackground = proxyActivities<Activities>({
+const CRM_IN_BACKGROUND: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '60 seconds', maximumAttempts: 10 },
-});
+};
+export const crmInBackground = proxyActivities<Activities>(CRM_IN_BACKGROUND);
+
+/**
+ * The same, on the CRM's own task queue, whose workers cap how many such calls start per second
+ * for that CRM across the deployment. `scheduleToStartTimeout` is not set: waiting for the cap is
+ * the point.
+ */
+export function crmInBackgroundOn(taskQueue: string): typeof crmInBackground {
+  return proxyActivities<Activities>({ ...CRM_IN_BACKGROUND, taskQueue });
+}
 
 /**
  * Starting another workflow from an activity is quick (update-with-start answers once it has

@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, continueAsNew, log, setCurrentDetails, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, log, patched, setCurrentDetails, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import {
   credentialsUpdatedSignal,
   refreshNowSignal,
@@ -16,7 +16,7 @@ import {
   tokenRefreshWaitingDetails,
   tokenRefreshWorkingDetails,
 } from '../libs/domain/workflow-texts';
-import { bookkeeping, crmInBackground } from './activity-proxies';
+import { bookkeeping, crmInBackground, crmInBackgroundOn } from './activity-proxies';
 import { emitEvent } from './events';
 
 /** Rounds per run before continuing as new, unless the server suggests it sooner. */
@@ -39,10 +39,11 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
 
   /** One refresh-and-check round on credential version `version`. */
   const refreshAndCheck = async (plan: RefreshPlan, version: number): Promise<void> => {
+    const crm = crmCallsFor(plan);
     try {
       if (plan.refreshable) {
         setCurrentDetails(tokenRefreshWorkingDetails(true));
-        const refreshed = await crmInBackground.refreshCredentials({ integrationId: input.integrationId, expectedVersion: version, refreshId: uuid4() });
+        const refreshed = await crm.refreshCredentials({ integrationId: input.integrationId, expectedVersion: version, refreshId: uuid4() });
         state.lastResult = refreshed.outcome;
         if (refreshed.outcome === 'failed') return applyStatus(input, version, refreshed);
         if (refreshed.outcome !== 'refreshed') return;
@@ -50,7 +51,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
         version = refreshed.version;
       }
       setCurrentDetails(tokenRefreshWorkingDetails(false));
-      const checked = await crmInBackground.checkCredentialHealth({ integrationId: input.integrationId, expectedVersion: version });
+      const checked = await crm.checkCredentialHealth({ integrationId: input.integrationId, expectedVersion: version });
       state.checks += 1;
       state.lastResult = checked.outcome === 'failed' ? `${checked.status}:${checked.reason}` : checked.outcome;
       await applyStatus(input, version, checked);
@@ -93,6 +94,16 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
   }
   // Signals are not lost: the ones not yet handled wait for the new run.
   return continueAsNew<TokenRefreshWorkflow>(input);
+}
+
+/**
+ * Where this round's CRM calls run: on the CRM's rate-capped task queue when the plan names one
+ * (plans recorded before it existed name none, so their runs replay as they were), else on the
+ * workflow's own queue.
+ */
+function crmCallsFor(plan: RefreshPlan): typeof crmInBackground {
+  if (plan.crmTaskQueue && patched('crm-calls-on-crm-task-queue')) return crmInBackgroundOn(plan.crmTaskQueue);
+  return crmInBackground;
 }
 
 /** A refresh or check changed how the credentials stand: record it and tell people once. */

@@ -15,6 +15,7 @@ import type { ProcessEgress } from '../../libs/providers/provider-egress';
 import { ProviderRegistry } from '../../libs/providers/provider-registry';
 import { ResyncStarter } from '../../libs/resync/resync-starter';
 import { connectWorker, temporalAddress } from '../../libs/temporal/connect';
+import { crmTaskQueue } from '../../libs/temporal/crm-task-queues';
 import { createDataConverter } from '../../libs/temporal/encryption-codec';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../libs/temporal/workflow-interceptors';
 import { startWorkerMetricsServer } from './metrics-server';
@@ -78,8 +79,29 @@ async function main(): Promise<void> {
     activities,
     dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
   });
+  // Background CRM calls of each catalog CRM: on its own queue, capped per second across all workers.
+  const crmWorkers = await Promise.all(
+    deps.providers
+      .catalog()
+      .filter((p) => cfg.crmCallsPerSecond[p.key])
+      .map((p) =>
+        Worker.create({
+          connection,
+          namespace: cfg.temporalNamespace,
+          taskQueue: crmTaskQueue(cfg.taskQueue, p.key),
+          interceptors: { activity: activityInterceptors },
+          activities,
+          dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
+          maxTaskQueueActivitiesPerSecond: cfg.crmCallsPerSecond[p.key],
+        }),
+      ),
+  );
   logger.log(
     `egress: public addresses${cfg.crmMode === 'production' ? ' over https' : ''}, EGRESS_ALLOWLIST ${formatEgressAllowlist(cfg.egressAllowlist) || '(empty)'}, catalog origins ${[...deps.egress.catalogOrigins].join(',') || '(none)'}`,
+    'Worker',
+  );
+  logger.log(
+    `CRM calls in the background: ${crmWorkers.map((w) => `${w.options.taskQueue} ≤ ${w.options.maxTaskQueueActivitiesPerSecond}/s`).join(', ') || 'on the main task queue'}`,
     'Worker',
   );
   logger.log(`worker polling task queue "${cfg.taskQueue}" on ${temporalAddress(cfg)} (namespace ${cfg.temporalNamespace})`, 'Worker');
@@ -88,7 +110,7 @@ async function main(): Promise<void> {
       ? null
       : await startWorkerMetricsServer({ host: cfg.workerMetricsHost, port: cfg.workerMetricsPort, sdkMetricsUrl, logger });
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves once it has drained.
-  await worker.run();
+  await Promise.all([worker.run(), ...crmWorkers.map((w) => w.run())]);
   await metrics?.close();
   await connection.close();
   await app.close();

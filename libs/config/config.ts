@@ -1,3 +1,4 @@
+import { crmCallRates } from '../temporal/crm-task-queues';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EgressAllowlist } from '../http/egress-allowlist';
@@ -56,6 +57,8 @@ export interface AppConfig {
   refreshJitterSeconds: number;
   /** How often credentials that do not expire (API tokens) are checked with who-am-I. */
   healthCheckIntervalSeconds: number;
+  /** Most background CRM calls started per second, per catalog CRM (its own task queue). */
+  crmCallsPerSecond: Record<string, number>;
   /** Port of the worker's Prometheus `/metrics` listener; 0: none. */
   workerMetricsPort: number;
   /** Listen address of the worker's `/metrics`. */
@@ -144,6 +147,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     refreshMarginSeconds: read(SETTINGS.REFRESH_MARGIN_SECONDS),
     refreshJitterSeconds: read(SETTINGS.REFRESH_JITTER_SECONDS),
     healthCheckIntervalSeconds: read(SETTINGS.HEALTH_CHECK_INTERVAL_SECONDS),
+    crmCallsPerSecond: crmCallRates(read(SETTINGS.CRM_CALLS_PER_SECOND)),
     workerMetricsPort: read(SETTINGS.WORKER_METRICS_PORT),
     workerMetricsHost: read(SETTINGS.WORKER_METRICS_HOST),
     temporalSdkMetricsPort: read(SETTINGS.TEMPORAL_SDK_METRICS_PORT),

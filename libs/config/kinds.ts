@@ -163,3 +163,19 @@ export function originList(example: string): Kind<string[]> {
     },
   };
 }
+
+/** `provider=rate,…`: a positive number per provider key (lowercase letters, digits, `-`, `_`). */
+export function ratesPerKey(example: string): Kind<Record<string, number>> {
+  return {
+    accepted: `comma-separated key=rate pairs (e.g. \`${example}\`), rates > 0 per second`,
+    parse(raw) {
+      const rates: Record<string, number> = {};
+      for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+        const m = /^([a-z0-9_-]{1,64})=(\d+(?:\.\d+)?)$/.exec(entry);
+        if (!m || !(Number(m[2]) > 0) || Object.hasOwn(rates, m[1])) throw new Error('');
+        rates[m[1]] = Number(m[2]);
+      }
+      return rates;
+    },
+  };
+}

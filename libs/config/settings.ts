@@ -3,8 +3,9 @@
  * form, default and meaning. The README's configuration table is generated from this catalogue
  * (`node dist/scripts/settings-table.js --write`) and a unit test keeps the two in step.
  */
-import { bootstrapApiKeys, hostAndPort, httpUrl, integer, keyRingSpec, name, oneOf, originList, port, postgresUrl, secretKeyList, text } from './kinds';
+import { bootstrapApiKeys, hostAndPort, httpUrl, integer, keyRingSpec, name, oneOf, originList, port, postgresUrl, ratesPerKey, secretKeyList, text } from './kinds';
 import { EGRESS_ALLOWLIST_FORM, parseEgressAllowlist, type EgressAllowlist } from '../http/egress-allowlist';
+import { DEFAULT_CRM_CALLS_PER_SECOND } from '../temporal/crm-task-queues';
 import { optionalSetting, setting, type Kind, type Setting } from './schema';
 import { parseTrustProxy, TRUST_PROXY_FORM, type TrustProxy } from './trust-proxy';
 
@@ -117,6 +118,12 @@ export const SETTINGS = {
     name: 'REFRESH_JITTER_SECONDS',
     fallback: 30,
     description: 'random spread added to refresh times so a fleet does not refresh in one burst',
+  }),
+  CRM_CALLS_PER_SECOND: setting(ratesPerKey('hubspot=10,zoho=8'), {
+    name: 'CRM_CALLS_PER_SECOND',
+    fallback: {},
+    defaultText: Object.entries(DEFAULT_CRM_CALLS_PER_SECOND).map(([k, v]) => `${k}=${v}`).join(', '),
+    description: 'most refreshes and health checks started per second per catalog CRM, across all workers (listed CRMs override the defaults)',
   }),
   HEALTH_CHECK_INTERVAL_SECONDS: setting(seconds(1), {
     name: 'HEALTH_CHECK_INTERVAL_SECONDS',

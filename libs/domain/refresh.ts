@@ -21,6 +21,8 @@ export interface RefreshPlan {
   marginSeconds: number;
   jitterSeconds: number;
   healthCheckIntervalSeconds: number;
+  /** Task queue of this CRM's background calls (rate-capped per CRM); absent: the workflow's own queue. */
+  crmTaskQueue?: string | null;
 }
 
 export type RefreshResult =

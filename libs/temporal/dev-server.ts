@@ -170,6 +170,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  // Eager activities: an activity a workflow task schedules on the worker's own task queue comes
+  // back with that task's completion, instead of through another poll (one round trip less per
+  // activity; the worker asks for it, the server must allow it).
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
 
   let out: number | 'ignore' = 'ignore';
   if (opts.logFile) {

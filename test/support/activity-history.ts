@@ -18,6 +18,8 @@ export interface ActivityExecution {
   status: 'open' | 'completed' | 'failed' | 'timed_out' | 'canceled';
   /** The decoded return value, for completed activities. */
   result?: unknown;
+  /** The task queue it was scheduled on (local activities: none). */
+  taskQueue?: string;
   /** Ran as a local activity (inside a workflow task; recorded as a marker). */
   local?: boolean;
 }
@@ -60,6 +62,7 @@ async function executionsOfRun(client: Client, runId: string, events: HistoryEve
         activityType: scheduled.activityType?.name ?? '',
         activityId: scheduled.activityId ?? '',
         runId,
+        taskQueue: scheduled.taskQueue?.name ?? undefined,
         attempt: null,
         status: 'open',
       });

@@ -84,6 +84,7 @@ describe('AppConfig defaults', () => {
       refreshMarginSeconds: 300,
       refreshJitterSeconds: 30,
       healthCheckIntervalSeconds: 3600,
+      crmCallsPerSecond: { hubspot: 10, salesforce: 25, pipedrive: 20, zoho: 8, sandbox: 100 },
       workerMetricsPort: 9464,
       workerMetricsHost: '127.0.0.1',
       temporalSdkMetricsPort: 9465,
@@ -336,5 +337,15 @@ describe('Nest wiring', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toHaveLength(2);
     });
+  });
+});
+
+describe('CRM_CALLS_PER_SECOND', () => {
+  test('overrides the default rate of the CRMs it names and keeps the others', () => {
+    expect(parseAppConfig({ CRM_CALLS_PER_SECOND: 'hubspot=2.5, zoho=1' }).crmCallsPerSecond).toEqual({ hubspot: 2.5, salesforce: 25, pipedrive: 20, zoho: 1, sandbox: 100 });
+  });
+
+  test.each(['hubspot', 'hubspot=0', 'hubspot=-1', 'hubspot=x', 'Hub Spot=3', 'hubspot=1,hubspot=2'])('refuses %p, naming the setting', (raw) => {
+    expect(() => parseAppConfig({ CRM_CALLS_PER_SECOND: raw })).toThrow(/CRM_CALLS_PER_SECOND/);
   });
 });

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type LogLevel, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { type ActivityExecuteInput, type ActivityInboundCallsInterceptor, bundleWorkflowCode, DefaultLogger, type LogLevel, type Next, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { CrmIdentity } from '../../libs/domain/reauthorization';
 import type { EmitEventInput } from '../../libs/domain/events';
 import { provisionTemporalCli } from '../../libs/temporal/dev-server';
@@ -201,6 +201,7 @@ export function setUpWorkflowTestBed(options: TestBedOptions = {}): WorkflowTest
   const testKeyOfActivity = new AsyncLocalStorage<string | undefined>();
   let env: TestWorkflowEnvironment | undefined;
   let worker: Worker | undefined;
+  let crmWorker: Worker | undefined;
   let running: Promise<void> | undefined;
 
   /** Every activity of the contract, handed to the stubs of the test whose workflow called it. */
@@ -215,6 +216,16 @@ export function setUpWorkflowTestBed(options: TestBedOptions = {}): WorkflowTest
       },
     ]),
   );
+
+  /** Hands each activity to the stubs of the test whose workflow called it (the header says which). */
+  const testKeyInterceptor = () => ({
+    inbound: {
+      execute: (input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) => {
+        const header = input.headers[TEST_KEY_HEADER];
+        return testKeyOfActivity.run(header ? defaultPayloadConverter.fromPayload<string>(header) : undefined, () => next(input));
+      },
+    },
+  });
 
   beforeAll(async () => {
     const cli = provisionTemporalCli(ROOT);
@@ -238,24 +249,21 @@ export function setUpWorkflowTestBed(options: TestBedOptions = {}): WorkflowTest
       taskQueue,
       workflowBundle,
       activities: dispatcher,
-      interceptors: {
-        activity: [
-          () => ({
-            inbound: {
-              execute: (input, next) => {
-                const header = input.headers[TEST_KEY_HEADER];
-                return testKeyOfActivity.run(header ? defaultPayloadConverter.fromPayload<string>(header) : undefined, () => next(input));
-              },
-            },
-          }),
-        ],
-      },
+      interceptors: { activity: [testKeyInterceptor] },
     });
-    running = worker.run();
+    // And one on the CRM task queue `<taskQueue>.crm.test`, for workflows that send CRM calls there.
+    crmWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: `${taskQueue}.crm.test`,
+      activities: dispatcher,
+      interceptors: { activity: [testKeyInterceptor] },
+    });
+    running = Promise.all([worker.run(), crmWorker.run()]).then(() => undefined);
   }, 60_000);
 
   afterAll(async () => {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    if (crmWorker && crmWorker.getState() === 'RUNNING') crmWorker.shutdown();
     await running;
     await env?.teardown();
   });

@@ -166,6 +166,33 @@ describe('tokenRefresh', () => {
     expect(stubs.refreshCredentials).toHaveBeenCalledTimes(firstRunLoads);
   });
 
+  test.concurrent("sends the refresh and the check to the CRM's own task queue when the plan names one", async () => {
+    const queues: Record<string, string[]> = {};
+    const onQueue = (name: string) => (queues[name] ??= []).push(Context.current().info.taskQueue);
+    const stubs = stubActivities({
+      loadRefreshPlan: async () => {
+        onQueue('loadRefreshPlan');
+        return dueNow({ crmTaskQueue: `${Context.current().info.taskQueue}.crm.test` });
+      },
+      refreshCredentials: async () => {
+        onQueue('refreshCredentials');
+        return refreshed(4);
+      },
+      checkCredentialHealth: async () => {
+        onQueue('checkCredentialHealth');
+        return healthy();
+      },
+    });
+    await bed.withActivities(stubs, async (test) => {
+      const handle = await startRefresh(test, input());
+      await eventually(() => expect(stubs.checkCredentialHealth).toHaveBeenCalled());
+      await handle.terminate();
+      expect(queues.loadRefreshPlan[0]).toBe(test.taskQueue);
+      expect(queues.refreshCredentials).toEqual([`${test.taskQueue}.crm.test`]);
+      expect(queues.checkCredentialHealth).toEqual([`${test.taskQueue}.crm.test`]);
+    });
+  });
+
   test.concurrent('refreshes before the token expires, then checks the new credentials', async () => {
     // Due 3 s after the start (expiry minus the margin): time enough to see the workflow waiting for it.
     const expiring = refreshPlan({ expiresAt: iso(Date.now() + 6000), marginSeconds: 3 });
