@@ -21,7 +21,7 @@ import { mapSalesforceRecord, readSalesforceFailure, salesforceLocator, salesfor
 import { ZOHO_PAGE_RECORD_LIMIT, zohoNextCursor, ZohoRecordsClient, zohoWaitSeconds } from '../../libs/providers/records/zoho';
 
 /** What the fake CRM holds and how it answers next. */
-const state = { n: 0, requests: [] as string[], answer: null as null | { status: number; headers?: Record<string, string>; body: unknown } };
+const state = { n: 0, requests: [] as string[], answer: null as null | { status: number; headers?: Record<string, string>; body: unknown }, expiredLocators: false };
 
 let server: http.Server;
 let base: string;
@@ -75,14 +75,17 @@ beforeAll(async () => {
     }
     const sf = /^\/sf\/services\/data\/v59\.0\/query(?:\/01gAAAAAAAAAAAAAAA-(\d+))?$/.exec(p);
     if (sf) {
-      const offset = Number(sf[1] ?? 0);
+      if (sf[1] && state.expiredLocators) return json(400, [{ message: 'invalid query locator', errorCode: 'INVALID_QUERY_LOCATOR' }]);
+      const after = /WHERE Id > '003(\d{15})'/.exec(q.get('q') ?? '');
+      const skip = after ? Number(after[1]) : 0;
+      const offset = Number(sf[1] ?? 0) + skip;
       const batch = Number(/batchSize=(\d+)/.exec(String(req.headers['sforce-query-options']))?.[1] ?? 2000);
       const page = ids(offset, Math.min(offset + batch, state.n));
       const done = offset + page.length >= state.n;
       return json(200, {
         totalSize: state.n,
         done,
-        ...(done ? {} : { nextRecordsUrl: `/services/data/v59.0/query/01gAAAAAAAAAAAAAAA-${offset + page.length}` }),
+        ...(done ? {} : { nextRecordsUrl: `/services/data/v59.0/query/01gAAAAAAAAAAAAAAA-${offset - skip + page.length}` }),
         records: page.map((id) => ({ attributes: { type: 'Contact' }, Id: `003${String(id).padStart(15, '0')}`, Email: `s${id}@example.com`, LastModifiedDate: '2026-01-02T03:04:05.000+0000' })),
       });
     }
@@ -98,6 +101,7 @@ afterAll(async () => {
 beforeEach(() => {
   state.requests = [];
   state.answer = null;
+  state.expiredLocators = false;
 });
 
 /** The fake CRM is on loopback: allow-listed for these tests, as EGRESS_ALLOWLIST would. */
@@ -116,6 +120,16 @@ async function walk(client: RecordsClient, entity = 'contacts'): Promise<{ ids: 
     cursor = cursor === null ? null : (JSON.parse(JSON.stringify(cursor)) as string);
   } while (cursor !== null && pages < 100);
   return { ids: out, pages };
+}
+
+async function walkFrom(client: RecordsClient, cursor: string | null): Promise<string[]> {
+  const out: string[] = [];
+  for (let n = 0; cursor !== null && n < 100; n++) {
+    const page = await client.fetchPage('contacts', cursor, {});
+    out.push(...page.records.map((r) => r.externalId));
+    cursor = page.nextCursor;
+  }
+  return out;
 }
 
 describe('paging walks: every record once, in order, whatever the count', () => {
@@ -148,6 +162,18 @@ describe('paging walks: every record once, in order, whatever the count', () => 
     assert.deepEqual(q.slice(0, 10).map((p) => p.get('page')), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     assert.deepEqual(q.slice(10).map((p) => p.get('page_token')), ['tok2000', 'tok2200']);
     assert.ok(q.every((p) => p.get('fields')?.includes('Email')));
+  });
+
+  test('Salesforce: an expired query locator resumes after the last Id, nothing twice', async () => {
+    state.n = 450;
+    const client = clients.salesforce();
+    const first = await client.fetchPage('contacts', null);
+    state.expiredLocators = true;
+    const rest = await walkFrom(client, first.nextCursor);
+    const all = [...first.records.map((r) => r.externalId), ...rest];
+    assert.equal(all.length, 450);
+    assert.equal(new Set(all).size, 450);
+    assert.ok(state.requests.some((r) => r.includes('WHERE+Id+%3E')), state.requests.join('\n'));
   });
 
   test('mapped into the engine\'s shape: the CRM id, its fields, an ISO modified time', async () => {
