@@ -12,7 +12,8 @@ import {
   type ResyncTrigger,
 } from '../libs/domain/resync';
 import { CrmError } from '../libs/providers/errors';
-import { DEFAULT_PAGE_SIZE, type RecordPage, type RecordsClient, recordsClientFor } from '../libs/providers/records-client';
+import { DEFAULT_PAGE_SIZE, type RecordPage, type RecordsClient, type RecordsCredentials, recordsClientFor } from '../libs/providers/records-client';
+import { signalTokenRefresh } from '../libs/temporal/token-refresh-signal';
 import { ResyncRequestError } from '../libs/resync/resync-starter';
 import type { ActivityDeps } from './deps';
 import { countResyncPage } from './metrics';
@@ -25,6 +26,8 @@ const MAX_PAGE_WAIT_MS = 5 * 60_000;
 const MAX_MESSAGE = 1000;
 /** Well inside the workflow's 10 s heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 2000;
+/** How long an import waits for the refresh it asked for (the CRM refused an access token) before giving up. */
+const REFRESH_WAIT_MS = 60_000;
 
 const UPSERT_PAGE_SQL = `
   INSERT INTO crm_records (tenant_id, integration_id, entity, external_id, data, external_updated_at)
@@ -60,7 +63,8 @@ export function createResyncActivities({
   providers,
   resyncStarter,
   egress,
-}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'resyncStarter' | 'egress'>) {
+  temporal,
+}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'resyncStarter' | 'egress' | 'temporal'>) {
   /** Upserts one page and advances the checkpoint, in one transaction. */
   async function storePage(
     args: { resyncId: string; tenantId: string; integrationId: string; entity: string },
@@ -167,22 +171,33 @@ export function createResyncActivities({
     }
   }
 
-  /** `apiToken ?? accessToken` of the integration's active credential version (decrypted here, never returned). */
-  async function activeBearer(integration: Integration): Promise<string> {
+  /**
+   * The integration's active credential version: its bearer (`apiToken ?? accessToken`, decrypted
+   * here, never returned from the activity), the API host its token response named, its region.
+   */
+  async function activeCredentials(integration: Integration): Promise<RecordsCredentials & { version: number }> {
     const fresh = await ds.getRepository(Integration).findOne({ where: { id: integration.id } });
     const version = fresh?.credentialVersion ?? null;
     const cred = version === null ? null : await ds.getRepository(CredentialVersion).findOne({ where: { integrationId: integration.id, version, state: 'active' } });
     const secret = cred ? openCredentialSecret(ring, cred) : null;
     const bearer = secret?.apiToken ?? secret?.accessToken;
-    if (!bearer) {
+    if (!cred || version === null || !bearer) {
       throw ApplicationFailure.create({ type: 'invalid_credentials', message: 'The integration has no active credentials to import with.', nonRetryable: true });
     }
-    return bearer;
+    const meta = cred.metadata as { apiBaseUrl?: unknown; instanceUrl?: unknown };
+    const apiBaseUrl = cred.baseUrl ?? (typeof meta.instanceUrl === 'string' ? meta.instanceUrl : typeof meta.apiBaseUrl === 'string' ? meta.apiBaseUrl : null);
+    return { bearer, apiBaseUrl, region: cred.region, version };
   }
 
-  async function recordsClient(integration: Integration, bearer: string): Promise<RecordsClient> {
+  async function recordsClient(integration: Integration, credentials: RecordsCredentials, entity: string): Promise<RecordsClient> {
     const provider = await providers.resolve(integration.tenantId, integration.provider);
-    const client = provider ? recordsClientFor(provider, { sandboxCrmUrl: cfg.sandboxCrmUrl, crmMode: cfg.crmMode }, { bearer }, egress.forProvider(provider)) : null;
+    let client: RecordsClient | null;
+    try {
+      client = provider ? recordsClientFor(provider, { sandboxCrmUrl: cfg.sandboxCrmUrl, crmMode: cfg.crmMode }, credentials, egress.forProvider(provider)) : null;
+    } catch (err) {
+      if (err instanceof CrmError) throw importFailure(err, entity);
+      throw err;
+    }
     if (!client) {
       throw ApplicationFailure.create({
         type: 'importer_unavailable',
@@ -191,6 +206,25 @@ export function createResyncActivities({
       });
     }
     return client;
+  }
+
+  /**
+   * The CRM refused an OAuth access token the integration still holds (e.g. Salesforce's
+   * INVALID_SESSION_ID: revoked or timed out before its expiry): ask the integration's
+   * `tokenRefresh` workflow — the one place that refreshes, so a rotating refresh token is never
+   * used twice — to refresh now, and wait for a newer active version. Null when none comes.
+   */
+  async function refreshedCredentials(integration: Integration, from: number, cp: ImportCheckpoint): Promise<(RecordsCredentials & { version: number }) | null> {
+    const ctx = Context.current();
+    ctx.log.info('the CRM refused the access token; asking for a refresh', { version: from });
+    await signalTokenRefresh(temporal, cfg.taskQueue, { tenantId: integration.tenantId, integrationId: integration.id }, 'refreshNow');
+    const deadline = Date.now() + REFRESH_WAIT_MS;
+    while (Date.now() < deadline) {
+      await pause(1000, cp);
+      const current = await activeCredentials(integration).catch(() => null);
+      if (current && current.version > from) return current;
+    }
+    return null;
   }
 
   return {
@@ -366,8 +400,11 @@ export function createResyncActivities({
       }
       if (cp.done) return { imported: cp.imported, updated: cp.updated, pages: cp.pages };
 
-      let bearer = await activeBearer(integration);
-      let client = await recordsClient(integration, bearer);
+      const provider = await providers.resolve(integration.tenantId, integration.provider);
+      let creds = await activeCredentials(integration);
+      let client = await recordsClient(integration, creds, args.entity);
+      /** Refresh once per attempt: a token refused right after a refresh means re-authorize. */
+      let refreshed = false;
       ctx.heartbeat(cp);
       for (;;) {
         let page: RecordPage | undefined;
@@ -384,13 +421,23 @@ export function createResyncActivities({
               await pause(Math.min(waitMs, MAX_PAGE_WAIT_MS), cp);
               continue;
             }
-            if (err.kind === 'invalid_credentials' || err.kind === 'user_removed') {
+            if ((err.kind === 'invalid_credentials' || err.kind === 'user_removed') && attempt < PAGE_ATTEMPTS) {
               // The credentials may have just been refreshed or re-authorized: try the current ones once.
-              const current = await activeBearer(integration);
-              if (current !== bearer && attempt < PAGE_ATTEMPTS) {
-                bearer = current;
-                client = await recordsClient(integration, bearer);
+              const current = await activeCredentials(integration);
+              if (current.version !== creds.version) {
+                creds = current;
+                client = await recordsClient(integration, creds, args.entity);
                 continue;
+              }
+              // An OAuth access token refused before its time: refresh once, then retry.
+              if (err.kind === 'invalid_credentials' && provider?.authType === 'oauth2' && !refreshed) {
+                refreshed = true;
+                const next = await refreshedCredentials(integration, creds.version, cp);
+                if (next) {
+                  creds = next;
+                  client = await recordsClient(integration, creds, args.entity);
+                  continue;
+                }
               }
             }
             throw importFailure(err, args.entity);

@@ -9,15 +9,16 @@ import { FaultInjectionMiddleware } from './faults/fault-injection.middleware';
 import { FaultsModule } from './faults/faults.module';
 import { HealthController } from './health.controller';
 import { OAuthModule } from './oauth/oauth.module';
+import { RecordsApiModule } from './records-api/records-api.module';
 import { RequestStatsMiddleware } from './stats/request-stats.middleware';
 import { StatsModule } from './stats/stats.module';
 
 /**
  * Root module. One module per concern: accounts data, CRM API, the provider-shaped OAuth servers,
- * admin, faults, stats.
+ * the CRM shapes' record APIs, admin, faults, stats.
  */
 @Module({
-  imports: [AccountsModule, ApiModule, OAuthModule, AdminModule, FaultsModule, StatsModule],
+  imports: [AccountsModule, ApiModule, OAuthModule, RecordsApiModule, AdminModule, FaultsModule, StatsModule],
   controllers: [HealthController],
   providers: [
     { provide: APP_FILTER, useClass: ErrorResponseFilter },

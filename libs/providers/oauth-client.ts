@@ -111,7 +111,7 @@ function isUnderPrefix(url: URL, prefix: string): boolean {
 }
 
 /** An API base URL a token response names, if the provider trusts it: no credentials, query or fragment, under a trusted prefix. */
-function trustedApiBase(def: OAuth2Definition, candidate: unknown): string | undefined {
+export function trustedApiBase(def: Pick<OAuth2Definition, 'trustedApiPrefixes'>, candidate: unknown): string | undefined {
   if (typeof candidate !== 'string' || candidate === '') return undefined;
   let url: URL | undefined;
   try {

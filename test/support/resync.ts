@@ -67,3 +67,48 @@ export async function recordCounts(sys: TestSystem, integrationId: string): Prom
 export function byEntity<T extends { entity: string }>(entities: T[]): Record<string, T> {
   return Object.fromEntries(entities.map((e) => [e.entity, e]));
 }
+
+/** One CRM request as the sandbox logged it (`GET /admin/stats/requests`). */
+export interface LoggedRequest {
+  at: string;
+  method: string;
+  path: string;
+  query: string;
+  status: number | null;
+}
+
+/** The sandbox's request log, in arrival order (only paths under `pathPrefix` when given). */
+export async function sandboxRequestLog(sys: { sandboxUrl: string }, pathPrefix?: string): Promise<LoggedRequest[]> {
+  const q = pathPrefix ? `?pathPrefix=${encodeURIComponent(pathPrefix)}` : '';
+  return (await sandbox<{ requests: LoggedRequest[] }>(sys, 'GET', `/admin/stats/requests${q}`)).requests;
+}
+
+/** Arms a fault of a CRM shape's record API: its own 429 / refused-token / 5xx answer (see the sandbox's `/admin/record-api/faults`). */
+export async function recordApiFault(
+  sys: { sandboxUrl: string },
+  fault: { shape: string; kind: 'rate_limit' | 'unauthorized' | 'server_error'; entity?: string; count?: number; afterRequests?: number; retryAfterSeconds?: number },
+): Promise<void> {
+  await sandbox(sys, 'POST', '/admin/record-api/faults', fault);
+}
+
+export async function clearRecordApiFaults(sys: { sandboxUrl: string }): Promise<void> {
+  await sandbox(sys, 'DELETE', '/admin/record-api/faults');
+}
+
+/** A sandbox account with records (and a Zoho data center), as the OAuth shapes see it. */
+export async function crmAccountWithRecords(
+  sys: { sandboxUrl: string },
+  name: string,
+  records: { contacts?: number; companies?: number; deals?: number },
+  region?: string,
+): Promise<{ accountId: string; userId: string }> {
+  const body = await sandbox<{ account: { id: string }; user: { id: string } }>(sys, 'POST', '/admin/accounts', { name, records, ...(region ? { region } : {}) });
+  return { accountId: body.account.id, userId: body.user.id };
+}
+
+/** Starts a re-sync through the API and waits for its end. */
+export async function runResync(sys: TestSystem, integrationId: string, body: Record<string, unknown>, timeoutMs = 120_000) {
+  const started = await api(sys, 'POST', `/v1/integrations/${integrationId}/resyncs`, { key: sys.keyA, body });
+  if (started.status !== 202) throw new Error(`start re-sync: ${started.status} ${started.text}`);
+  return { id: started.body.id as string, done: await waitResync(sys, started.body.id, timeoutMs) };
+}

@@ -75,6 +75,12 @@ export class RecordsStore {
     };
   }
 
+  /** Offset pagination (Pipedrive `start`, Zoho `page`, Salesforce query locators): records never move, ids are sequential. */
+  slice(accountId: string, entity: EntityType, options: { offset: number; limit: number }): { records: CrmRecord[]; total: number } {
+    const { records } = this.tablesFor(accountId)[entity];
+    return { records: records.slice(options.offset, options.offset + options.limit).map((record) => ({ ...record })), total: records.length };
+  }
+
   /** Applies a partial update and bumps `updatedAt`, mimicking an edit made inside the CRM. */
   update(accountId: string, entity: EntityType, id: string, fields: unknown): CrmRecord {
     const record = this.tablesFor(accountId)[entity].byId.get(id);

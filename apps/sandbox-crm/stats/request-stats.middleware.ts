@@ -4,15 +4,21 @@ import { requestPath } from '../common/request-path';
 import { RequestStatsService } from './request-stats.service';
 
 /**
- * Counts every request on arrival — before fault injection and auth — so a retried call
- * shows up once per attempt, which is what retry/backoff assertions need.
+ * Counts and logs every request on arrival — before fault injection and auth — so a retried call
+ * shows up once per attempt, which is what retry/backoff assertions need; the log entry gets the
+ * status once the answer is sent.
  */
 @Injectable()
 export class RequestStatsMiddleware implements NestMiddleware {
   constructor(private readonly stats: RequestStatsService) {}
 
-  use(req: Request, _res: Response, next: NextFunction): void {
-    this.stats.record(req.method, maskTokens(requestPath(req)));
+  use(req: Request, res: Response, next: NextFunction): void {
+    const url = req.originalUrl || req.url;
+    const q = url.indexOf('?');
+    const entry = this.stats.record(req.method, maskTokens(requestPath(req)), q === -1 ? '' : url.slice(q + 1));
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+    });
     next();
   }
 }

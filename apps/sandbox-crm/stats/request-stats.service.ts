@@ -6,14 +6,35 @@ export interface RequestStats {
   total: number;
 }
 
-/** Counts CRM API requests so tests and benchmarks can assert how many calls the engine made. */
+/** One CRM API request as the sandbox saw it. */
+export interface RequestLogEntry {
+  /** Arrival time (ISO, millisecond precision). */
+  at: string;
+  method: string;
+  path: string;
+  /** The query string with secret-bearing parameters (`token`, `code`, `client_secret`…) masked as `:secret`. */
+  query: string;
+  /** The status answered; null while the request is still being served. */
+  status: number | null;
+}
+
+/** How many log entries are kept (the oldest go first). */
+export const REQUEST_LOG_LIMIT = 20_000;
+const SECRET_PARAMS = /^(token|access_token|refresh_token|code|client_secret|code_verifier|password|hapikey)$/i;
+
+/** Counts CRM API requests, and logs them in order, so tests and benchmarks can assert which calls the engine made, and when. */
 @Injectable()
 export class RequestStatsService {
   private readonly counts = new Map<string, number>();
+  private log: RequestLogEntry[] = [];
 
-  record(method: string, path: string): void {
+  record(method: string, path: string, query = ''): RequestLogEntry {
     const key = `${method.toUpperCase()} ${path}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const entry: RequestLogEntry = { at: new Date().toISOString(), method: method.toUpperCase(), path, query: maskQuery(query), status: null };
+    this.log.push(entry);
+    if (this.log.length > REQUEST_LOG_LIMIT) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
+    return entry;
   }
 
   snapshot(): RequestStats {
@@ -24,7 +45,21 @@ export class RequestStatsService {
     };
   }
 
+  /** The log in arrival order, optionally only paths starting with `pathPrefix`. */
+  entries(pathPrefix?: string): RequestLogEntry[] {
+    return this.log.filter((e) => !pathPrefix || e.path.startsWith(pathPrefix)).map((e) => ({ ...e }));
+  }
+
   reset(): void {
     this.counts.clear();
+    this.log = [];
   }
+}
+
+function maskQuery(query: string): string {
+  if (!query) return '';
+  const params = new URLSearchParams(query);
+  const out = new URLSearchParams();
+  for (const [k, v] of params) out.append(k, SECRET_PARAMS.test(k) || /sbx_(?:at|rt)_/.test(v) ? ':secret' : v);
+  return out.toString();
 }

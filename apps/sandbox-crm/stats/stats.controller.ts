@@ -1,6 +1,7 @@
-import { Controller, Delete, Get } from '@nestjs/common';
+import { Controller, Delete, Get, Query } from '@nestjs/common';
 import { RequestStatsService } from './request-stats.service';
 
+/** `GET /admin/stats` (counts per path), `GET /admin/stats/requests?pathPrefix=` (the request log, in order), `DELETE` resets both. */
 @Controller('admin/stats')
 export class StatsController {
   constructor(private readonly stats: RequestStatsService) {}
@@ -8,6 +9,11 @@ export class StatsController {
   @Get()
   get() {
     return this.stats.snapshot();
+  }
+
+  @Get('requests')
+  requests(@Query('pathPrefix') pathPrefix: unknown) {
+    return { requests: this.stats.entries(typeof pathPrefix === 'string' ? pathPrefix : undefined) };
   }
 
   @Delete()
