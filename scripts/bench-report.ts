@@ -89,6 +89,7 @@ export class Progress {
   private done = 0;
   private stepStart = 0;
   private lastPrintedTenth = -1;
+  private lastPrintAt = 0;
   private detail: (() => string) | undefined;
 
   constructor(
@@ -101,7 +102,8 @@ export class Progress {
     this.end();
     Object.assign(this, { label, total, done: 0, stepStart: Date.now(), lastPrintedTenth: 0, detail });
     this.line();
-    this.timer = setInterval(() => this.line(), this.everyMs);
+    // The heartbeat only speaks when nothing else has for a while.
+    this.timer = setInterval(() => Date.now() - this.lastPrintAt >= this.everyMs * 0.8 && this.line(), this.everyMs);
     this.timer.unref();
   }
 
@@ -136,6 +138,7 @@ export class Progress {
     const count = this.total ? ` ${this.done}/${this.total}` : '';
     const waited = Math.round((Date.now() - this.stepStart) / 1000);
     const extra = this.detail?.();
+    this.lastPrintAt = Date.now();
     this.print(`${this.prefix()} ${this.label}:${count} (${waited} s)${extra ? ` ${extra}` : ''}`);
   }
 }

@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_SECTION, loadSections } from '../libs/config/config';
 import { parseBenchArgs, percentile, Progress, ratios, renderLatencySvg, summarize, type BenchArgs, type ChartSeries, type Topology } from './bench-report';
-import { configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
+import { beginAttempt, configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
 
 const bench = loadSections({ bench: BENCH_SECTION }).bench;
@@ -194,11 +194,13 @@ async function main(): Promise<void> {
     const callbacks = Math.max(10, Math.floor(N1 / 2));
     progress.step('OAuth callback → active', callbacks);
     for (let k = 0; k < callbacks; k++) {
+      // As a browser does it: the link page binds the attempt to the browser (a cookie), the person consents, the CRM redirects back.
       const started = await startReauth(sys, oauthIntegration.id);
-      const redirect = await consent(sys, started.authorizeUrl, acct.userId);
+      const attempt = await beginAttempt(started.linkUrl);
+      const redirect = await consent(sys, attempt.authorizeUrl, acct.userId);
       const t0 = performance.now();
-      const page = await followCallback(redirect);
-      if (!/Connection successful/.test(page.html)) throw new Error('OAuth reauthorization failed');
+      const page = await followCallback(redirect, attempt);
+      if (!/Connection successful/.test(page.html)) throw new Error(`OAuth reauthorization failed: callback answered ${page.status} ${page.html.replace(/\s+/g, ' ').slice(0, 300)}`);
       callback.push(performance.now() - t0);
       progress.tick();
     }
