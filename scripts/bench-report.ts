@@ -182,7 +182,7 @@ export function renderLatencySvg(series: readonly ChartSeries[], title: string, 
   // The axis spans the samples with a little room on both sides.
   const [lo, hi] = [Math.min(...all) / 1.2, Math.max(...all) * 1.2];
   const ticks = logTicks(lo, hi);
-  const [labelW, plotW, rowH, top, right] = [230, 560, 46, 62, 24];
+  const [labelW, plotW, rowH, top, right] = [230, 560, 46, 80, 24];
   const width = labelW + plotW + right;
   const height = top + rowH * series.length + 44;
   const x = (ms: number) => round(labelW + ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotW, 1);
@@ -197,7 +197,9 @@ export function renderLatencySvg(series: readonly ChartSeries[], title: string, 
     out.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${axisY}" stroke="#e3e3e3"/>`);
     out.push(`<text x="${x(t)}" y="${axisY + 16}" text-anchor="middle" fill="#333333">${escapeXml(fmtMs(t))}</text>`);
   }
-  out.push(`<text x="${labelW + plotW / 2}" y="${axisY + 34}" text-anchor="middle" fill="#333333">latency per operation (log scale)</text>`);
+  out.push(
+    `<text x="${labelW + plotW / 2}" y="${axisY + 34}" text-anchor="middle" fill="#333333">latency per operation, log scale (box p25–p75, thick bar p50, tick p99, whiskers min–max, a dot per sample)</text>`,
+  );
   series.forEach((s, i) => {
     const sum = summarize(s.samples);
     const cy = top + rowH * i + rowH / 2;
@@ -218,9 +220,39 @@ export function renderLatencySvg(series: readonly ChartSeries[], title: string, 
   });
   out.push(
     `<g font-size="11"><rect x="${labelW}" y="${top - 22}" width="10" height="10" fill="${COLORS.engine}"/><text x="${labelW + 14}" y="${top - 13}">engine (Temporal)</text>`,
-    `<rect x="${labelW + 130}" y="${top - 22}" width="10" height="10" fill="${COLORS.direct}"/><text x="${labelW + 144}" y="${top - 13}">direct baseline (no Temporal)</text>`,
-    `<text x="${labelW + 330}" y="${top - 13}" fill="#666666">box p25–p75, thick bar p50, tick p99, whiskers min–max</text></g>`,
+    `<rect x="${labelW + 130}" y="${top - 22}" width="10" height="10" fill="${COLORS.direct}"/><text x="${labelW + 144}" y="${top - 13}">direct baseline (no Temporal)</text></g>`,
     '</svg>',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** What scripts/bench.ts writes to bench-results/bench-<topology>.json (the parts the chart reads). */
+export interface BenchResults {
+  topology: Topology;
+  commit: { sha: string; subject: string; dirty: boolean } | null;
+  machine: { cpus: number; cpuModel: string; node: string; loadAverage1mAtStart?: number };
+  at: string;
+  apiTokenReauth_c1?: { concurrency: number; samplesMs: { engine: number[]; direct: number[] } };
+  apiTokenReauth_c20?: { concurrency: number; samplesMs: { engine: number[]; direct: number[] } };
+  oauthCallbackToActive?: { samplesMs: number[] };
+}
+
+/** The latency chart of one bench run, from its JSON: every figure with samples, engine and direct side by side. */
+export function latencyChartOf(results: BenchResults): string {
+  const series: ChartSeries[] = [];
+  for (const figure of [results.apiTokenReauth_c1, results.apiTokenReauth_c20]) {
+    if (!figure) continue;
+    series.push(
+      { label: `API token, c=${figure.concurrency}: engine`, kind: 'engine', samples: figure.samplesMs.engine },
+      { label: `API token, c=${figure.concurrency}: direct`, kind: 'direct', samples: figure.samplesMs.direct },
+    );
+  }
+  if (results.oauthCallbackToActive) series.push({ label: 'OAuth callback → active: engine', kind: 'engine', samples: results.oauthCallbackToActive.samplesMs });
+  const { commit, machine } = results;
+  const load = machine.loadAverage1mAtStart === undefined ? '' : ` · load ${machine.loadAverage1mAtStart} at start`;
+  return renderLatencySvg(
+    series,
+    `Reauthorization latency, ${results.topology} topology: engine vs direct baseline`,
+    `commit ${commit ? `${commit.sha.slice(0, 10)}${commit.dirty ? ' (modified)' : ''}` : 'unknown'} · ${machine.cpus} × ${machine.cpuModel}${load} · Node ${machine.node} · ${results.at.slice(0, 16).replace('T', ' ')} UTC`,
+  );
 }

@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_SECTION, loadSections } from '../libs/config/config';
-import { parseBenchArgs, percentile, Progress, ratios, renderLatencySvg, summarize, type BenchArgs, type ChartSeries, type Topology } from './bench-report';
+import { latencyChartOf, parseBenchArgs, percentile, Progress, ratios, summarize, type BenchArgs, type BenchResults, type Topology } from './bench-report';
 import { beginAttempt, configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
 
@@ -111,7 +111,6 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     settings: { BENCH_N1: N1, BENCH_N20: N20, BENCH_FLEET: FLEET },
   };
-  const chart: ChartSeries[] = [];
   progress.step(`starting the system (${args.topology}: Temporal, Postgres, sandbox CRM, worker, API)`);
   const sys = await startBenchSystem(args.topology);
   try {
@@ -183,7 +182,6 @@ async function main(): Promise<void> {
         p50Ratio: e.p50 / d.p50,
         samplesMs: { engine: samples(engine), direct: samples(direct) },
       };
-      chart.push({ label: `API token, c=${conc}: engine`, kind: 'engine', samples: engine }, { label: `API token, c=${conc}: direct`, kind: 'direct', samples: direct });
     }
 
     // OAuth: callback → active.
@@ -206,7 +204,6 @@ async function main(): Promise<void> {
     }
     progress.end(`p50 ${summarize(callback).p50} ms`);
     results.oauthCallbackToActive = { ...summarize(callback), samplesMs: samples(callback) };
-    chart.push({ label: 'OAuth callback → active: engine', kind: 'engine', samples: callback });
 
     // Refresh fleet: FLEET integrations whose tokens all expire in the same 40-second window.
     await configureOAuthApp(sys, 'pipedrive', { extra: { accessTokenTtlSeconds: 40 } });
@@ -256,16 +253,8 @@ async function main(): Promise<void> {
   const jsonFile = path.join(out, `bench-${args.topology}.json`);
   const svgFile = path.join(out, `latency-${args.topology}.svg`);
   fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
-  const commit = results.commit as ReturnType<typeof commitMeasured>;
-  const m = results.machine as ReturnType<typeof machine>;
-  fs.writeFileSync(
-    svgFile,
-    renderLatencySvg(
-      chart,
-      `Reauthorization latency, ${args.topology} topology: engine vs direct baseline`,
-      `commit ${commit ? `${commit.sha.slice(0, 10)}${commit.dirty ? ' (modified)' : ''}` : 'unknown'} · ${m.cpus} × ${m.cpuModel} · Node ${m.node} · ${String(results.at).slice(0, 16)} UTC`,
-    ),
-  );
+  fs.writeFileSync(svgFile, latencyChartOf(results as unknown as BenchResults));
+
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(1) : String(x));
   console.log('\nfigure                                   engine          direct baseline');
   for (const k of ['apiTokenReauth_c1', 'apiTokenReauth_c20']) {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`'s arguments, summaries, progress lines and latency chart (scripts/bench-report.ts).
  */
-import { logTicks, parseBenchArgs, percentile, Progress, ratios, renderLatencySvg, summarize } from '../../scripts/bench-report';
+import { latencyChartOf, logTicks, parseBenchArgs, percentile, Progress, ratios, renderLatencySvg, summarize } from '../../scripts/bench-report';
 
 describe('npm run bench arguments', () => {
   test('the topology is dev unless --topology says cluster', () => {
@@ -107,5 +107,28 @@ describe('bench latency chart (SVG)', () => {
 
   test('log ticks are 1-2-5 steps covering the range', () => {
     expect(logTicks(4, 960)).toEqual([5, 10, 20, 50, 100, 200, 500]);
+  });
+});
+
+describe('the chart of a bench run, drawn from its JSON', () => {
+  test('has the engine and direct series of each figure, and says which commit, machine and load it measured', () => {
+    const svg = latencyChartOf({
+      topology: 'cluster',
+      commit: { sha: '0123456789abcdef', subject: 's', dirty: true },
+      machine: { cpus: 2, cpuModel: 'AMD EPYC', node: 'v20.20.2', loadAverage1mAtStart: 3.5 },
+      at: '2026-12-01T22:59:29.980Z',
+      apiTokenReauth_c1: { concurrency: 1, samplesMs: { engine: [500, 510], direct: [5, 6] } },
+      apiTokenReauth_c20: { concurrency: 20, samplesMs: { engine: [900], direct: [9] } },
+      oauthCallbackToActive: { samplesMs: [600] },
+    });
+    expect([...svg.matchAll(/data-label="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      'API token, c=1: engine',
+      'API token, c=1: direct',
+      'API token, c=20: engine',
+      'API token, c=20: direct',
+      'OAuth callback → active: engine',
+    ]);
+    expect(svg).toContain('Reauthorization latency, cluster topology');
+    expect(svg).toContain('commit 0123456789 (modified) · 2 × AMD EPYC · load 3.5 at start · Node v20.20.2 · 2026-12-01 22:59 UTC');
   });
 });
