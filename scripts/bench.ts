@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: measures the engine on this machine against real services (Temporal dev server,
- * Postgres, sandbox CRM, worker and API as separate processes) and prints a table; the raw figures
- * go to bench-results/bench.json. Figures:
+ * Postgres, sandbox CRM, worker and API as separate processes), printing progress while it runs, and
+ * prints a table. It writes bench-results/bench-<topology>.json (every sample, its summary
+ * p50/p90/p99/mean, throughput, ratios to the direct baseline, commit, machine, topology) and
+ * bench-results/latency-<topology>.svg (the latency distributions, engine vs direct). Figures:
  *   - API-token reauthorization end to end (start + submit token → swapped), p50/p99 and throughput
  *     at concurrency 1 and 20, against a direct baseline doing the same CRM call and Postgres
  *     transaction without Temporal;
@@ -9,12 +11,18 @@
  *   - a refresh fleet of N integrations whose tokens expire in one window: fraction refreshed before
  *     expiry, lateness p99, worker CPU and RSS.
  * Quote medians and ratios from one run: the machine is shared and noisy.
+ *
+ * `--topology=dev` (default) runs on the Temporal dev server; `--topology=cluster` on a Temporal
+ * server cluster.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_SECTION, loadSections } from '../libs/config/config';
-import { configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
+import { latencyChartOf, parseBenchArgs, percentile, Progress, ratios, summarize, type BenchArgs, type BenchResults, type Topology } from './bench-report';
+import { beginAttempt, configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
 
 const bench = loadSections({ bench: BENCH_SECTION }).bench;
@@ -22,9 +30,45 @@ const N1 = bench.reauthorizationsAtConcurrency1;
 const N20 = bench.reauthorizationsAtConcurrency20;
 const FLEET = bench.refreshFleetSize;
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+function benchArgs(): BenchArgs {
+  try {
+    return parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
+
+const args = benchArgs();
+const progress = new Progress();
+const samples = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
+
+/** The commit measured; `dirty` when tracked files differ from it (the figures are then not that commit's). */
+function commitMeasured(): { sha: string; subject: string; dirty: boolean } | null {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { sha: git('rev-parse', 'HEAD'), subject: git('log', '-1', '--format=%s'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    platform: `${os.platform()} ${os.arch()} ${os.release()}`,
+    node: process.version,
+    loadAverage1mAtStart: Math.round(os.loadavg()[0] * 100) / 100,
+  };
+}
+
+/** The system the bench measures, on the topology asked for. */
+async function startBenchSystem(topology: Topology): Promise<TestSystem> {
+  if (topology !== 'dev') throw new Error(`npm run bench --topology=${topology}: this topology is not wired into the bench yet`);
+  return startSystem({ extraEnv: { LOG_LEVEL: 'warn', REFRESH_JITTER_SECONDS: '5', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
 }
 
 /** One API-token reauthorization through the engine: start, submit, swapped. */
@@ -59,14 +103,29 @@ function procStats(pid: number): { cpuSeconds: number; rssMiB: number } {
 }
 
 async function main(): Promise<void> {
-  const sys = await startSystem({ extraEnv: { LOG_LEVEL: 'warn', REFRESH_JITTER_SECONDS: '5', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
-  const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, at: new Date().toISOString() };
+  const startedAt = Date.now();
+  const results: Record<string, unknown> = {
+    topology: args.topology,
+    commit: commitMeasured(),
+    machine: machine(),
+    at: new Date().toISOString(),
+    settings: { BENCH_N1: N1, BENCH_N20: N20, BENCH_FLEET: FLEET },
+  };
+  progress.step(`starting the system (${args.topology}: Temporal, Postgres, sandbox CRM, worker, API)`);
+  const sys = await startBenchSystem(args.topology);
   try {
     // API-token reauthorization, engine vs direct.
     // Three integrations per lane, used in turn: back-to-back reauthorizations of one integration
     // would measure waiting for the previous run to close, not the reauthorization itself.
     const LANE_FIXTURES = 3;
-    const fixtures = await Promise.all(Array.from({ length: 20 * LANE_FIXTURES }, () => connectedIntegration(sys)));
+    progress.step('connecting the integrations the lanes use', 20 * LANE_FIXTURES);
+    const fixtures = await Promise.all(
+      Array.from({ length: 20 * LANE_FIXTURES }, async () => {
+        const f = await connectedIntegration(sys);
+        progress.tick();
+        return f;
+      }),
+    );
     for (const [label, conc, n] of [
       ['c1', 1, N1],
       ['c20', 20, N20],
@@ -75,16 +134,19 @@ async function main(): Promise<void> {
       // workflow by design, so lanes must not overlap on an integration.
       const perLane = Math.ceil(n / conc);
       const engine: number[] = [];
+      progress.step(`API-token reauthorization c=${conc}: engine`, perLane * conc);
       const t0 = Date.now();
       await Promise.all(
         Array.from({ length: conc }, async (_, lane) => {
           for (let k = 0; k < perLane; k++) {
             const f = fixtures[lane + conc * (k % LANE_FIXTURES)];
             engine.push(await reauthOnce(sys, f.integration.id, f.accountId));
+            progress.tick();
           }
         }),
       );
       const engineMs = Date.now() - t0;
+      progress.end(`p50 ${summarize(engine).p50} ms`);
       const { Client } = await import('pg');
       const clients = await Promise.all(
         Array.from({ length: conc }, async () => {
@@ -94,21 +156,31 @@ async function main(): Promise<void> {
         }),
       );
       const direct: number[] = [];
+      progress.step(`API-token reauthorization c=${conc}: direct baseline`, perLane * conc);
       const t1 = Date.now();
       await Promise.all(
         fixtures.slice(0, conc).map(async (f, lane) => {
-          for (let k = 0; k < perLane; k++) direct.push(await directOnce({ ...sys, pg: clients[lane] } as TestSystem, f.integration.id, f.accountId));
+          for (let k = 0; k < perLane; k++) {
+            direct.push(await directOnce({ ...sys, pg: clients[lane] } as TestSystem, f.integration.id, f.accountId));
+            progress.tick();
+          }
         }),
       );
       const directMs = Date.now() - t1;
+      progress.end(`p50 ${summarize(direct).p50} ms`);
       await Promise.all(clients.map((c) => c.end()));
       const total = perLane * conc;
+      const [e, d] = [summarize(engine), summarize(direct)];
+      const [enginePerSecond, directPerSecond] = [(total / engineMs) * 1000, (total / directMs) * 1000];
       results[`apiTokenReauth_${label}`] = {
         n: total,
         concurrency: conc,
-        engine: { p50: pct(engine, 50), p99: pct(engine, 99), perSecond: (total / engineMs) * 1000 },
-        direct: { p50: pct(direct, 50), p99: pct(direct, 99), perSecond: (total / directMs) * 1000 },
-        p50Ratio: pct(engine, 50) / pct(direct, 50),
+        engine: { ...e, perSecond: enginePerSecond },
+        direct: { ...d, perSecond: directPerSecond },
+        // engine ÷ direct: latency ratios above 1 are how many times slower, the throughput ratio below 1 how much less per second.
+        ratioToDirect: { ...ratios(e, d), perSecond: Math.round((enginePerSecond / directPerSecond) * 1000) / 1000 },
+        p50Ratio: e.p50 / d.p50,
+        samplesMs: { engine: samples(engine), direct: samples(direct) },
       };
     }
 
@@ -117,31 +189,42 @@ async function main(): Promise<void> {
     const acct = await crmAccount(sys, 'Bench OAuth');
     const oauthIntegration = await connectedOAuthIntegration(sys, 'hubspot', acct.userId);
     const callback: number[] = [];
-    for (let k = 0; k < Math.max(10, Math.floor(N1 / 2)); k++) {
+    const callbacks = Math.max(10, Math.floor(N1 / 2));
+    progress.step('OAuth callback → active', callbacks);
+    for (let k = 0; k < callbacks; k++) {
+      // As a browser does it: the link page binds the attempt to the browser (a cookie), the person consents, the CRM redirects back.
       const started = await startReauth(sys, oauthIntegration.id);
-      const redirect = await consent(sys, started.authorizeUrl, acct.userId);
+      const attempt = await beginAttempt(started.linkUrl);
+      const redirect = await consent(sys, attempt.authorizeUrl, acct.userId);
       const t0 = performance.now();
-      const page = await followCallback(redirect);
-      if (!/Connection successful/.test(page.html)) throw new Error('OAuth reauthorization failed');
+      const page = await followCallback(redirect, attempt);
+      if (!/Connection successful/.test(page.html)) throw new Error(`OAuth reauthorization failed: callback answered ${page.status} ${page.html.replace(/\s+/g, ' ').slice(0, 300)}`);
       callback.push(performance.now() - t0);
+      progress.tick();
     }
-    results.oauthCallbackToActive = { n: callback.length, p50: pct(callback, 50), p99: pct(callback, 99) };
+    progress.end(`p50 ${summarize(callback).p50} ms`);
+    results.oauthCallbackToActive = { ...summarize(callback), samplesMs: samples(callback) };
 
     // Refresh fleet: FLEET integrations whose tokens all expire in the same 40-second window.
     await configureOAuthApp(sys, 'pipedrive', { extra: { accessTokenTtlSeconds: 40 } });
     const fleet: string[] = [];
+    progress.step('refresh fleet: connecting', FLEET);
     for (let k = 0; k < FLEET; k++) {
       const a = await crmAccount(sys, `Fleet ${k} ${randomUUID().slice(0, 4)}`);
       fleet.push((await connectedOAuthIntegration(sys, 'pipedrive', a.userId)).id);
+      progress.tick();
     }
     const workerPid = sys.worker.child.pid!;
     const cpu0 = procStats(workerPid);
     const idleStart = Date.now();
+    progress.step('refresh fleet: waiting for every token to be refreshed', FLEET);
     await waitFor('every fleet member refreshed once', async () => {
       const r = await sys.pg.query(`SELECT count(DISTINCT integration_id)::int AS n FROM audit_events WHERE type = 'credentials.refreshed' AND integration_id = ANY($1)`, [fleet]);
+      progress.update(r.rows[0].n);
       return r.rows[0].n >= fleet.length;
     }, 120_000);
     const cpu1 = procStats(workerPid);
+    progress.end();
     const timing = await sys.pg.query(
       `SELECT (v2.created_at - v1.expires_at) AS late_by, extract(epoch FROM v2.created_at - v1.expires_at) * 1000 AS late_ms
          FROM credential_versions v1 JOIN credential_versions v2 ON v2.integration_id = v1.integration_id AND v2.version = v1.version + 1
@@ -152,19 +235,26 @@ async function main(): Promise<void> {
     results.refreshFleet = {
       integrations: fleet.length,
       refreshedBeforeExpiry: late.filter((ms) => ms < 0).length / late.length,
-      latenessP99Ms: pct(late, 99),
-      earlyByP50Ms: -pct(late, 50),
+      latenessP99Ms: percentile(late, 99),
+      earlyByP50Ms: -percentile(late, 50),
       workerCpuSeconds: cpu1.cpuSeconds - cpu0.cpuSeconds,
       windowSeconds: (Date.now() - idleStart) / 1000,
       workerRssMiB: cpu1.rssMiB,
     };
   } finally {
+    progress.step('stopping the system');
     await sys.stop();
+    progress.end();
   }
+  results.durationSeconds = Math.round((Date.now() - startedAt) / 1000);
 
   const out = path.resolve(__dirname, '..', '..', 'bench-results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'bench.json'), JSON.stringify(results, null, 2));
+  const jsonFile = path.join(out, `bench-${args.topology}.json`);
+  const svgFile = path.join(out, `latency-${args.topology}.svg`);
+  fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(svgFile, latencyChartOf(results as unknown as BenchResults));
+
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(1) : String(x));
   console.log('\nfigure                                   engine          direct baseline');
   for (const k of ['apiTokenReauth_c1', 'apiTokenReauth_c20']) {
@@ -177,7 +267,7 @@ async function main(): Promise<void> {
   const fl = results.refreshFleet as Record<string, number>;
   console.log(`refresh fleet (${fl.integrations}): before expiry ${(fl.refreshedBeforeExpiry * 100).toFixed(0)}%, lateness p99 ${f(fl.latenessP99Ms)} ms, early by p50 ${f(fl.earlyByP50Ms)} ms`);
   console.log(`   worker CPU ${f(fl.workerCpuSeconds)} s over ${f(fl.windowSeconds)} s, RSS ${f(fl.workerRssMiB)} MiB`);
-  console.log(`\nraw figures: ${path.relative(process.cwd(), path.join(out, 'bench.json'))}`);
+  console.log(`\nfigures and samples: ${path.relative(process.cwd(), jsonFile)}\nchart: ${path.relative(process.cwd(), svgFile)}`);
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 /**
- * `npm run temporal:cli`: make sure the Temporal CLI dev server binary is available (found, or built
- * once with `go install` and cached under ~/.cache). Used by `.ci/run`, `npm test` and `npm start`.
+ * `npm run temporal:cli`: make sure the Temporal CLI dev server binary is available (found; or built
+ * once with `go install` and cached under ~/.cache; or, without Go, downloaded by the Temporal SDK
+ * into that cache). Used by `.ci/run`, `npm test` and `npm start`.
  */
 import { DEV_TOOLS_SECTION, loadSections } from '../libs/config/config';
 import { SETTINGS } from '../libs/config/settings';
@@ -12,7 +13,11 @@ const { temporalAddress, devTools } = loadSections({ temporalAddress: (read) => 
 if (temporalAddress) {
   console.log(`TEMPORAL_ADDRESS=${temporalAddress}: using that server, no CLI needed`);
 } else {
-  const cli = provisionTemporalCli(process.cwd(), console.log, devTools);
-  if (cli) console.log(`temporal CLI: ${cli.path} (${cli.source})`);
-  else console.log('temporal CLI: not found and Go is missing; the SDK download will be used as a last resort');
+  provisionTemporalCli(process.cwd(), console.log, devTools).then(
+    (cli) => console.log(`temporal CLI: ${cli.path} (${cli.source})`),
+    (error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
 }

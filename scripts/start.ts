@@ -72,8 +72,7 @@ async function main(): Promise<void> {
   const keys = resolveKeySpecs(cfg); // generate dev encryption keys once, before API and worker race for them
 
   if (!cfg.temporalAddress) {
-    const cli = provisionTemporalCli(root, (m) => say('start', m), devTools);
-    if (!cli) throw new Error('The Temporal CLI is missing and Go is not installed: set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
+    const cli = await provisionTemporalCli(root, (m) => say('start', m), devTools);
     // The dev UI cannot send an API key: it gets its own redacting codec on loopback (see dev-ui-codec.ts).
     uiCodec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
     say('start', `starting Temporal dev server (${cli.path})…`);

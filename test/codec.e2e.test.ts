@@ -125,7 +125,7 @@ describe('payload codec for operators', () => {
   });
 
   test('the Temporal CLI shows the decoded history with `--codec-endpoint <api>/codec --codec-auth "Bearer <operator key>"`', async () => {
-    const cli = provisionTemporalCli(ROOT);
+    const cli = await provisionTemporalCli(ROOT);
     assert.ok(cli, 'Temporal CLI available');
     const { stdout } = await run(
       cli.path,

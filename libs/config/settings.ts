@@ -223,8 +223,9 @@ export const SETTINGS = {
   // Development tools: finding or building the Temporal CLI (npm start, npm test, npm run temporal:cli)
   TEMPORAL_CLI_PATH: optionalSetting(text('the path of an executable file'), {
     name: 'TEMPORAL_CLI_PATH',
-    defaultText: 'found or built',
-    description: 'the `temporal` binary to use for the dev server; unset: `PATH`, `.temporal/bin`, the user cache, else built with `go install`',
+    defaultText: 'found, built or downloaded',
+    description:
+      'the `temporal` binary to use for the dev server; unset: `PATH`, `.temporal/bin`, the user cache, else built with `go install`, else (no Go) downloaded by the Temporal SDK into the user cache',
   }),
   XDG_CACHE_HOME: optionalSetting(text('a directory path'), {
     name: 'XDG_CACHE_HOME',

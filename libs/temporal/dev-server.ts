@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -32,12 +32,34 @@ function onPath(name: string, tools: DevToolsConfig): string | undefined {
 
 export interface CliLocation {
   path: string;
-  source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'project' | 'user-cache' | 'go-install';
+  source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'project' | 'user-cache' | 'sdk-download' | 'go-install';
+}
+
+/** Where the Temporal SDK's own download of the dev server (`@temporalio/testing`) is kept. */
+export function sdkDownloadDir(tools: DevToolsConfig = loadDevToolsConfig()): string {
+  return path.join(tools.cacheDir, 'reauth-engine', 'sdk-download');
+}
+
+/** The newest CLI the SDK downloaded earlier (it names the file `temporal-<sdk>-<version>`), if any. */
+function sdkDownloadedCli(tools: DevToolsConfig): string | undefined {
+  const dir = sdkDownloadDir(tools);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  return names
+    .filter((n) => n.startsWith('temporal') && !n.endsWith('.downloading'))
+    .map((n) => path.join(dir, n))
+    .filter(isExecutable)
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
 }
 
 /**
- * Finds the Temporal CLI in a fixed order without building anything.
- * Returns undefined when a build (or the SDK download) is needed.
+ * Finds the Temporal CLI in a fixed order without building or downloading anything:
+ * TEMPORAL_CLI_PATH, PATH, the project's `.temporal/bin`, the per-user cache (a CLI built by
+ * `go install`, then one the SDK downloaded). Returns undefined when a build or download is needed.
  * `tools` (TEMPORAL_CLI_PATH, PATH, XDG_CACHE_HOME) defaults to the process's settings.
  */
 export function findTemporalCli(projectRoot = process.cwd(), tools: DevToolsConfig = loadDevToolsConfig()): CliLocation | undefined {
@@ -52,42 +74,170 @@ export function findTemporalCli(projectRoot = process.cwd(), tools: DevToolsConf
   if (isExecutable(project)) return { path: project, source: 'project' };
   const cached = userCachePath(tools);
   if (isExecutable(cached)) return { path: cached, source: 'user-cache' };
+  const downloaded = sdkDownloadedCli(tools);
+  if (downloaded) return { path: downloaded, source: 'sdk-download' };
   return undefined;
 }
 
+export interface ProvisionOptions {
+  /** Where Go may be when it is not on PATH (default: the official tarball's /usr/local/go/bin/go). */
+  goLocations?: readonly string[];
+  /** Fetches the dev server into `dir` (default: the Temporal SDK's cached download, `@temporalio/testing`). */
+  download?: (dir: string) => Promise<void>;
+  /** How often a build or download in progress says it is still going (default 15 s). */
+  progressEveryMs?: number;
+}
+
 /**
- * Finds the CLI, or builds it once with `go install` into `.temporal/bin` and copies it into the
- * per-user cache so that fresh clones (and CI on the same machine) reuse it. Returns undefined
- * when Go is missing, in which case callers fall back to the SDK's own download.
+ * Finds the CLI; or builds it once with `go install` into `.temporal/bin` and copies it into the
+ * per-user cache so that fresh clones (and CI on the same machine) reuse it; or, without Go, has the
+ * Temporal SDK download its dev server build into the per-user cache. It says what it tries at each
+ * step, and a build or download in progress reports every `progressEveryMs`. Throws, naming every
+ * place it tried and what to do, when none of that gives a CLI.
  */
-export function provisionTemporalCli(
+export async function provisionTemporalCli(
   projectRoot = process.cwd(),
   log: (msg: string) => void = console.log,
   tools: DevToolsConfig = loadDevToolsConfig(),
-): CliLocation | undefined {
+  options: ProvisionOptions = {},
+): Promise<CliLocation> {
   const found = findTemporalCli(projectRoot, tools);
   if (found) {
     // Keep the per-user cache warm whichever copy was found, so the next clone skips the build.
     if (found.source === 'project' && !isExecutable(userCachePath(tools))) copyIntoCache(found.path, tools);
     return found;
   }
-  const go = onPath('go', tools) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) return undefined;
-  const gobin = path.join(projectRoot, '.temporal', 'bin');
+  const everyMs = options.progressEveryMs ?? 15_000;
+  const looked = ['TEMPORAL_CLI_PATH (unset)', 'PATH', path.join(projectRoot, '.temporal', 'bin'), userCachePath(tools), sdkDownloadDir(tools)];
+  log(`Temporal CLI: not found (looked at ${looked.join(', ')})`);
+
+  const goLocations = options.goLocations ?? ['/usr/local/go/bin/go'];
+  const go = onPath('go', tools) ?? goLocations.find(isExecutable);
+  if (go) {
+    log(`Temporal CLI: Go found at ${go}; building ${CLI_MODULE} with go install (a few minutes, once; then cached in ${userCachePath(tools)})…`);
+    const built = await goInstall(go, path.join(projectRoot, '.temporal', 'bin'), log, everyMs);
+    copyIntoCache(built, tools);
+    log(`Temporal CLI: built ${built}`);
+    return { path: built, source: 'go-install' };
+  }
+
+  const dir = sdkDownloadDir(tools);
+  log(`Temporal CLI: Go not found (PATH, ${goLocations.join(', ') || 'no other place'}); trying the Temporal SDK's download of the dev server into ${dir}…`);
+  fs.mkdirSync(dir, { recursive: true });
+  const download = options.download ?? sdkDownload;
+  try {
+    await withProgress(download(dir), everyMs, (s) => log(`Temporal CLI: still downloading… ${s} s${downloadedSoFar(dir)}`));
+  } catch (error) {
+    throw new Error(
+      [
+        'No Temporal CLI, and none could be built or downloaded:',
+        `  - not found at TEMPORAL_CLI_PATH (unset), on PATH, in ${path.join(projectRoot, '.temporal', 'bin')} or in ${path.dirname(userCachePath(tools))}`,
+        `  - Go is not installed (not on PATH nor at ${goLocations.join(', ') || '-'}), so it cannot be built`,
+        `  - the Temporal SDK's download of the dev server failed: ${(error as Error).message}`,
+        'Do one of: install Go >= 1.25 and run `npm run temporal:cli`; install the Temporal CLI yourself and set TEMPORAL_CLI_PATH (or put `temporal` on PATH);',
+        'retry when the download service is reachable (a proxy goes in HTTPS_PROXY); or point TEMPORAL_ADDRESS at a running Temporal server.',
+      ].join('\n'),
+      { cause: error },
+    );
+  }
+  const downloaded = sdkDownloadedCli(tools);
+  if (!downloaded) throw new Error(`the Temporal SDK reported a download, but ${dir} holds no executable temporal file`);
+  log(`Temporal CLI: downloaded ${downloaded}`);
+  return { path: downloaded, source: 'sdk-download' };
+}
+
+/** Runs `work`, calling `report(seconds)` every `everyMs` until it settles. */
+async function withProgress<T>(work: Promise<T>, everyMs: number, report: (seconds: number) => void): Promise<T> {
+  const t0 = Date.now();
+  const timer = setInterval(() => report(Math.round((Date.now() - t0) / 1000)), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function downloadedSoFar(dir: string): string {
+  try {
+    const partial = fs.readdirSync(dir).find((n) => n.endsWith('.downloading'));
+    return partial ? ` (${(fs.statSync(path.join(dir, partial)).size / 1024 / 1024).toFixed(1)} MiB so far)` : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The Temporal SDK's own download of the dev server: `TestWorkflowEnvironment.createLocal` fetches the
+ * CLI build that matches the SDK version into `dir` (kept there for the next time), starts it once,
+ * and we stop it again: what we keep is the binary.
+ */
+async function sdkDownload(dir: string): Promise<void> {
+  let testing: typeof import('@temporalio/testing');
+  try {
+    testing = await import('@temporalio/testing');
+  } catch (error) {
+    throw new Error('@temporalio/testing is not installed (it is a dev dependency: run `npm ci`, not `npm ci --omit=dev`)', { cause: error });
+  }
+  const env = await testing.TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'cached-download', downloadDir: dir, ttl: '3650d' }, ip: '127.0.0.1', log: { format: 'json', level: 'error' } },
+  });
+  await env.teardown();
+}
+
+/**
+ * `go install -v <cli>` with GOBIN=`gobin`. Go's own output (a line per module downloaded and per
+ * package compiled) is summarized every `everyMs` rather than printed; on failure the last lines that
+ * are not package names (the errors) go into the exception.
+ */
+function goInstall(go: string, gobin: string, log: (msg: string) => void, everyMs: number): Promise<string> {
   fs.mkdirSync(gobin, { recursive: true });
-  log(`building the Temporal CLI (${CLI_MODULE}) with go install; this takes a few minutes once…`);
-  const res = spawnSync(go, ['install', CLI_MODULE], {
+  const t0 = Date.now();
+  let [modules, packages, lastPackage] = [0, 0, ''];
+  const others: string[] = [];
+  const child = spawn(go, ['install', '-v', CLI_MODULE], {
     cwd: os.tmpdir(),
     // The child gets our environment (go needs HOME, GOPATH, proxies…) plus where to put the binary.
     env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const built = path.join(gobin, 'temporal');
-  if (res.status !== 0 || !isExecutable(built)) {
-    throw new Error(`go install ${CLI_MODULE} failed (exit ${res.status}); see the output above`);
-  }
-  copyIntoCache(built, tools);
-  return { path: built, source: 'go-install' };
+  let pending = '';
+  const onData = (chunk: Buffer) => {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/^go: downloading /.test(line)) modules++;
+      else if (/^[\w.-]+(\/[\w.~@+-]+)*$/.test(line.trim()) && line.trim()) {
+        packages++;
+        lastPackage = line.trim();
+      } else if (line.trim()) {
+        others.push(line);
+        if (others.length > 40) others.shift();
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const timer = setInterval(() => {
+    const s = Math.round((Date.now() - t0) / 1000);
+    log(`Temporal CLI: still building… ${s} s (${modules} modules downloaded, ${packages} packages compiled${lastPackage ? `; last ${lastPackage}` : ''})`);
+  }, everyMs);
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) =>
+      reject(new Error(`go install ${CLI_MODULE} failed (${why}) after ${Math.round((Date.now() - t0) / 1000)} s${others.length ? `:\n${others.slice(-25).join('\n')}` : ''}`));
+    child.once('error', (err) => {
+      clearInterval(timer);
+      fail(err.message);
+    });
+    child.once('close', (code, signal) => {
+      clearInterval(timer);
+      if (pending.trim()) onData(Buffer.from('\n'));
+      const built = path.join(gobin, 'temporal');
+      if (code !== 0) return fail(signal ? `killed by ${signal}` : `exit ${code}`);
+      if (!isExecutable(built)) return fail(`no ${built} afterwards`);
+      log(`Temporal CLI: go install finished in ${Math.round((Date.now() - t0) / 1000)} s (${modules} modules downloaded, ${packages} packages compiled)`);
+      resolve(built);
+    });
+  });
 }
 
 function copyIntoCache(binary: string, tools: DevToolsConfig): void {

@@ -75,8 +75,7 @@ export interface StartSystemOptions {
 }
 
 export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSystem> {
-  const cli = provisionTemporalCli(ROOT);
-  if (!cli) throw new Error('Temporal CLI not available (and Go missing)');
+  const cli = await provisionTemporalCli(ROOT);
   const temporal: DevServer = await startDevServer({ cliPath: cli.path, headless: true });
   const db = await createDatabase();
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];

@@ -228,8 +228,7 @@ export function setUpWorkflowTestBed(options: TestBedOptions = {}): WorkflowTest
   });
 
   beforeAll(async () => {
-    const cli = provisionTemporalCli(ROOT);
-    if (!cli) throw new Error('no Temporal CLI found and no Go to build one: run `npm run temporal:cli`');
+    const cli = await provisionTemporalCli(ROOT);
     const extraArgs = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
     // Eager activities: an activity scheduled by a workflow task comes back with that task's
     // completion instead of through another poll, which makes each step several times faster.
