@@ -57,7 +57,7 @@ describe('replay body', () => {
     [{ since: ['2026-12-01T08:00:00Z'] }, 'an array'],
     [{ since: `2026-12-01T08:00:00.${'1'.repeat(80)}Z` }, 'too long'],
     [{ since: '2026-12-01T08:00:00Z', endpointId: 'x' }, 'an unknown field'],
-  ])('refuses %j (%s) with 400', async (json) => {
+  ] as Array<[unknown, string]>)('refuses %j (%s) with 400', async (json) => {
     const res = await call(api.url, 'POST', '/v1/echo/replay', { json });
     expectErrorShape(res, 400, 'validation_error');
   });
