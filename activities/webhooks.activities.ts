@@ -5,7 +5,16 @@ import { type EntityManager, IsNull } from 'typeorm';
 import { CredentialVersion, Integration, Reauthorization, WebhookDelivery, WebhookEndpoint, WebhookEvent } from '../libs/db/entities';
 import { type EmitEventInput, WEBHOOK_EVENT_TYPES } from '../libs/domain/events';
 import { integrationView } from '../libs/domain/integration-view';
-import { type RecordedWebhookEvent, type WebhookAttemptResult, webhookBody, webhookSecretAad } from '../libs/domain/webhooks';
+import type { WebhookReplayInput, WebhookReplayResult } from '../libs/contracts';
+import {
+  type RecordedWebhookEvent,
+  type ReplayPage,
+  type ReplayPosition,
+  replayResendKey,
+  type WebhookAttemptResult,
+  webhookBody,
+  webhookSecretAad,
+} from '../libs/domain/webhooks';
 import { EgressRefused } from '../libs/http/egress-policy';
 import { parseRetryAfter } from '../libs/providers/errors';
 import type { ActivityDeps } from './deps';
@@ -140,7 +149,18 @@ export function createWebhooksActivities({
      * delivered; anything else (status, timeout, refused connection) throws a retryable failure and
      * the workflow's retry policy tries again later. A deleted endpoint ends the delivery for good.
      */
-    async deliverWebhook(args: { eventId: string; endpointId: string }): Promise<WebhookAttemptResult> {
+    async deliverWebhook(args: { eventId: string; endpointId: string; resendKey?: string }): Promise<WebhookAttemptResult> {
+      if (args.resendKey) {
+        // A resend makes the row pending for itself once (whoever started it usually has already:
+        // then this waits for that transaction and changes nothing). Later attempts of the same
+        // resend find their own key and go on as any delivery does.
+        await ds.query(
+          `UPDATE "webhook_deliveries"
+              SET "status" = 'pending', "resend_key" = $3, "resends" = "resends" + 1, "updated_at" = now()
+            WHERE "event_id" = $1 AND "endpoint_id" = $2 AND "resend_key" IS DISTINCT FROM $3`,
+          [args.eventId, args.endpointId, args.resendKey],
+        );
+      }
       const delivery = await ds.getRepository(WebhookDelivery).findOne({ where: { eventId: args.eventId, endpointId: args.endpointId } });
       if (!delivery) {
         throw ApplicationFailure.create({ type: 'webhook_delivery_not_found', message: 'no such webhook delivery', nonRetryable: true });
@@ -195,6 +215,7 @@ export function createWebhooksActivities({
                 "last_error" = $3,
                 "status" = CASE WHEN $4::boolean THEN 'delivered' ELSE "status" END,
                 "delivered_at" = CASE WHEN $4::boolean THEN now() ELSE "delivered_at" END,
+                "last_attempt_at" = now(),
                 "updated_at" = now()
           WHERE "id" = $1
           RETURNING "attempts", "delivered_at"`,
@@ -215,6 +236,79 @@ export function createWebhooksActivities({
         message: error ?? 'delivery failed',
         ...(retryAfterSeconds !== undefined ? { nextRetryDelay: `${retryAfterSeconds} seconds` } : {}),
       });
+    },
+
+    /**
+     * One step of a replay: the next deliveries of the endpoint whose events fall in the window,
+     * oldest first, made pending for this replay (resend key `replay-<replayId>`) in one
+     * transaction. A delivery already pending for something else is being delivered and is left
+     * alone (counted as skipped). Retried after a crash, the step finds its own rows again and
+     * answers the same events.
+     */
+    async pageWebhookReplay(args: {
+      replayId: string;
+      tenantId: string;
+      endpointId: string;
+      since: string;
+      until: string;
+      after: ReplayPosition | null;
+      limit: number;
+    }): Promise<ReplayPage> {
+      const key = replayResendKey(args.replayId);
+      const rows = await ds.transaction(async (tx) => {
+        const found = (await tx.query(
+          `SELECT d."id", d."event_id", e."type", e."integration_id", d."status", d."resend_key",
+                  to_char(e."created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS "position"
+             FROM "webhook_deliveries" d JOIN "webhook_events" e ON e."id" = d."event_id"
+            WHERE d."endpoint_id" = $1 AND d."tenant_id" = $2
+              AND e."created_at" >= $3::timestamptz
+              AND e."created_at" <= ($4::timestamp AT TIME ZONE 'UTC')
+              AND ($5::text IS NULL OR (e."created_at", e."id") > ($5::timestamp AT TIME ZONE 'UTC', $6::uuid))
+            ORDER BY e."created_at", e."id"
+            LIMIT $7
+            FOR UPDATE OF d`,
+          [args.endpointId, args.tenantId, args.since, args.until, args.after?.[0] ?? null, args.after?.[1] ?? null, Math.max(1, args.limit)],
+        )) as Array<{ id: string; event_id: string; type: string; integration_id: string | null; status: string; resend_key: string | null; position: string }>;
+        const reset = found.filter((r) => r.resend_key !== key && r.status !== 'pending').map((r) => r.id);
+        if (reset.length > 0) {
+          await tx.query(
+            `UPDATE "webhook_deliveries" SET "status" = 'pending', "resend_key" = $2, "resends" = "resends" + 1, "updated_at" = now() WHERE "id" = ANY($1::uuid[])`,
+            [reset, key],
+          );
+        }
+        return found.map((r) => ({ ...r, mine: r.resend_key === key || reset.includes(r.id) }));
+      });
+      const last = rows[rows.length - 1];
+      return {
+        events: rows.filter((r) => r.mine).map((r) => ({ eventId: r.event_id, type: r.type, integrationId: r.integration_id })),
+        skipped: rows.filter((r) => !r.mine).length,
+        last: last ? [last.position, last.event_id] : null,
+        delivery: { retryInitialSeconds: cfg.webhookRetryInitialSeconds, retryWindowSeconds: cfg.webhookRetryWindowSeconds },
+      };
+    },
+
+    /** The replay handed every event to its delivery: its row says so (written here if the API's never was). */
+    async finishWebhookReplay(args: WebhookReplayInput & WebhookReplayResult): Promise<void> {
+      await ds.query(
+        `INSERT INTO "webhook_replays" ("id", "tenant_id", "endpoint_id", "since", "until", "status", "matched", "truncated", "resume_from",
+                                        "queued", "skipped", "actor_kind", "actor_id", "completed_at")
+         VALUES ($1, $2, $3, $4::timestamptz, ($5::timestamp AT TIME ZONE 'UTC'), 'completed', $6, $7, $8::timestamptz, $9, $10, $11, $12, now())
+         ON CONFLICT ("id") DO UPDATE SET "status" = 'completed', "queued" = $9, "skipped" = $10, "completed_at" = COALESCE("webhook_replays"."completed_at", now())`,
+        [
+          args.replayId,
+          args.tenantId,
+          args.endpointId,
+          args.since,
+          args.until,
+          args.matched,
+          args.truncated,
+          args.resumeFrom,
+          args.queued,
+          args.skipped,
+          args.actor.kind,
+          args.actor.id ?? null,
+        ],
+      );
     },
 
     /** The retry window is over (or the delivery was cancelled): the delivery stays failed. */

@@ -1,8 +1,8 @@
 /**
  * No secret in any Temporal history, stored or decoded for an operator: the test drives every
  * workflow type (connectIntegration, reauthorization by API token and by OAuth, tokenRefresh with a
- * real rotation of a short-lived OAuth token, webhookDelivery, fullResync and entityResync,
- * integrationLifecycle), collects every secret the system handled (API tokens, OAuth client
+ * real rotation of a short-lived OAuth token, webhookDelivery, a webhookReplay of the endpoint,
+ * fullResync and entityResync, integrationLifecycle), collects every secret the system handled (API tokens, OAuth client
  * secrets, every access/refresh token and authorization code the sandbox issued, OAuth state and
  * PKCE verifiers, the webhook signing secret, link tokens, API keys), and then reads the history of
  * every workflow execution in the namespace twice: raw (as stored), and decoded through the
@@ -26,6 +26,7 @@ const WORKFLOW_TYPES = [
   'reauthorization',
   'tokenRefresh',
   'webhookDelivery',
+  'webhookReplay',
   'fullResync',
   'entityResync',
   'integrationLifecycle',
@@ -207,6 +208,15 @@ describe('no secret in any Temporal history, raw or decoded for an operator', ()
     await waitFor('the enabled webhook', async () => receiver.about('/hooks', tokenIntegrationId, 'integrated_account:enabled')[0]);
     await waitFor('the re-sync webhook', async () => receiver.requests.find((r) => r.body?.event === 'resync:completed'));
 
+    // webhookReplay: the endpoint's events so far, sent again (each as one more webhookDelivery).
+    const replay = await api(sys, 'POST', `/v1/webhook-endpoints/${endpoint.body.id}/replay`, { key: sys.keyA, body: { since: new Date(t0 - 60_000).toISOString() } });
+    assert.equal(replay.status, 202, replay.text);
+    assert.ok(replay.body.matched > 0, replay.text);
+    await waitFor('the replay', async () => {
+      const r = await api(sys, 'GET', `/v1/webhook-endpoints/${endpoint.body.id}/replays/${replay.body.id}`, { key: sys.keyA });
+      return r.body.status === 'completed';
+    });
+
     // Every execution in the namespace (every run), its history fetched as stored. Listed through
     // the codec client: a listing decodes each execution's memo, which is encrypted too.
     const executions: Execution[] = [];
@@ -276,8 +286,8 @@ describe('no secret in any Temporal history, raw or decoded for an operator', ()
       assert.ok(decoded.length > 0, `${where} has encrypted payloads`);
       if (e.integrationId) assert.ok(all.includes(e.integrationId), `the decoded history of ${where} names integration ${e.integrationId}`);
       else {
-        // Deliveries of events not about an integrated account (resync:*) carry ids only: the event's and the endpoint's.
-        assert.equal(e.type, 'webhookDelivery', `${where} belongs to an integration`);
+        // Deliveries of events not about an integrated account (resync:*) and replays carry ids only: the event's and the endpoint's.
+        assert.ok(e.type === 'webhookDelivery' || e.type === 'webhookReplay', `${where} belongs to an integration`);
         assert.ok(all.includes(endpoint.body.id), `the decoded history of ${where} names its endpoint`);
       }
     }

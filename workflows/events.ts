@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, startChild, uuid4, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { EmitEventInput } from '../libs/domain/events';
-import type { RecordedWebhookEvent } from '../libs/domain/webhooks';
+import type { RecordedWebhookEvent, WebhookDeliverySettings } from '../libs/domain/webhooks';
 import { webhookDeliveryWorkflowId } from '../libs/domain/webhooks';
 import { webhookDeliverySummary } from '../libs/domain/workflow-texts';
 import { bookkeeping } from './activity-proxies';
@@ -40,29 +40,47 @@ export async function recordEvent(e: EmitEventInput): Promise<RecordedEvent> {
 export async function deliverEvent({ eventId, event: e, recorded }: RecordedEvent): Promise<void> {
   // Started side by side (one command batch), each tolerant of a start that already happened.
   await Promise.all(
-    recorded.endpointIds.map(async (endpointId) => {
-      try {
-        await startChild(webhookDelivery, {
-          workflowId: webhookDeliveryWorkflowId(eventId, endpointId),
-          args: [
-            {
-              eventId,
-              endpointId,
-              tenantId: e.tenantId,
-              ...(e.integrationId ? { integrationId: e.integrationId } : {}),
-              retryInitialSeconds: recorded.delivery.retryInitialSeconds,
-              retryWindowSeconds: recorded.delivery.retryWindowSeconds,
-            },
-          ],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          // What the Temporal UI's list shows for the delivery (start metadata, not part of replay's checks).
-          staticSummary: webhookDeliverySummary(e.type, endpointId),
-          // Never deliver one event twice to one endpoint, even after its first delivery closed.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    }),
+    recorded.endpointIds.map((endpointId) =>
+      startWebhookDelivery({ eventId, endpointId, tenantId: e.tenantId, integrationId: e.integrationId, eventType: e.type, settings: recorded.delivery }),
+    ),
   );
+}
+
+/**
+ * Starts the durable delivery of one event to one endpoint as an abandoned child, or of a resend of
+ * it (`resendKey`: another workflow id, the same event, body and `webhook-id`). A start that already
+ * happened (a replayed workflow task) is fine.
+ */
+export async function startWebhookDelivery(d: {
+  eventId: string;
+  endpointId: string;
+  tenantId: string;
+  integrationId?: string | null;
+  eventType: string;
+  settings: WebhookDeliverySettings;
+  resendKey?: string;
+}): Promise<void> {
+  try {
+    await startChild(webhookDelivery, {
+      workflowId: webhookDeliveryWorkflowId(d.eventId, d.endpointId, d.resendKey),
+      args: [
+        {
+          eventId: d.eventId,
+          endpointId: d.endpointId,
+          tenantId: d.tenantId,
+          ...(d.integrationId ? { integrationId: d.integrationId } : {}),
+          retryInitialSeconds: d.settings.retryInitialSeconds,
+          retryWindowSeconds: d.settings.retryWindowSeconds,
+          ...(d.resendKey ? { resendKey: d.resendKey } : {}),
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // What the Temporal UI's list shows for the delivery (start metadata, not part of replay's checks).
+      staticSummary: webhookDeliverySummary(d.eventType, d.endpointId, d.resendKey),
+      // Never deliver one event twice to one endpoint under one id, even after its first delivery closed.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }

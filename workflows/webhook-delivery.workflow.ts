@@ -43,7 +43,8 @@ export async function webhookDelivery(input: WebhookDeliveryInput): Promise<Webh
 
   setCurrentDetails(webhookDeliveryDetails(input.eventId, input.endpointId, windowSeconds));
   try {
-    const r = await receiver.deliverWebhook(ids);
+    // A resend tells the attempt which one it is (the first one makes the row pending for it).
+    const r = await receiver.deliverWebhook(input.resendKey ? { ...ids, resendKey: input.resendKey } : ids);
     setCurrentDetails(webhookDeliveredDetails(r.attempts, r.statusCode));
     return { status: 'delivered', attempts: r.attempts, statusCode: r.statusCode };
   } catch (err) {

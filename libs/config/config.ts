@@ -79,6 +79,8 @@ export interface RateLimitConfig {
   authFailuresPerIp: number;
   /** Authenticated `/v1` requests, per API key. */
   requestsPerApiKey: number;
+  /** Webhook redelivery and replay requests, per tenant. */
+  webhookResendsPerTenant: number;
 }
 
 /** Settings of the standalone sandbox CRM (`npm run start:sandbox-crm`). */
@@ -157,6 +159,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
       publicPagesPerIp: read(SETTINGS.RATE_LIMIT_PUBLIC_PAGES),
       authFailuresPerIp: read(SETTINGS.RATE_LIMIT_AUTH_FAILURES),
       requestsPerApiKey: read(SETTINGS.RATE_LIMIT_API_KEY),
+      webhookResendsPerTenant: read(SETTINGS.RATE_LIMIT_WEBHOOK_RESENDS),
     },
   };
 };

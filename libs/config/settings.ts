@@ -178,6 +178,11 @@ export const SETTINGS = {
     fallback: 1200,
     description: 'requests per window and API key to `/v1` (0: no limit)',
   }),
+  RATE_LIMIT_WEBHOOK_RESENDS: setting(requestBudget(), {
+    name: 'RATE_LIMIT_WEBHOOK_RESENDS',
+    fallback: 60,
+    description: 'webhook redelivery and replay requests per window and tenant, on top of the per-key limit (0: no limit)',
+  }),
   WORKER_METRICS_PORT: setting(port({ zeroTurnsOff: true }), {
     name: 'WORKER_METRICS_PORT',
     fallback: 9464,

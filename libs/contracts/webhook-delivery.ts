@@ -14,6 +14,12 @@ export interface WebhookDeliveryInput {
   retryInitialSeconds?: number;
   /** Give up after this long (worker config `WEBHOOK_RETRY_WINDOW_SECONDS`, default 24 h). */
   retryWindowSeconds?: number;
+  /**
+   * A resend (redelivery, replay) of a delivery that ran before: its resend key (also the end of
+   * the workflow id). The first attempt makes the delivery row pending for this resend if whoever
+   * started it has not already. Absent for an event's first delivery.
+   */
+  resendKey?: string;
 }
 
 export interface WebhookDeliveryResult {

@@ -41,8 +41,18 @@ export function tokenRefreshSummary(label: IntegrationLabel): string {
   return `Keep the credentials of ${integrationWords(label)} fresh and checked`;
 }
 
-export function webhookDeliverySummary(eventType: string, endpointId: string): string {
+export function webhookDeliverySummary(eventType: string, endpointId: string, resendKey?: string): string {
+  if (resendKey?.startsWith('replay-')) return `Replay ${eventType} to webhook endpoint ${endpointId}`;
+  if (resendKey) return `Redeliver ${eventType} to webhook endpoint ${endpointId}`;
   return `Deliver ${eventType} to webhook endpoint ${endpointId}`;
+}
+
+export function webhookReplaySummary(endpointId: string, since: string): string {
+  return `Replay the events since ${utcMinute(since)} to webhook endpoint ${endpointId}`;
+}
+
+export function webhookReplayDetails(queued: number, skipped: number, matched: number): string {
+  return `Sent ${queued} of ${matched} event(s) again${skipped ? ` (${skipped} skipped: already being delivered)` : ''}; each is its own webhookDelivery`;
 }
 
 // --- Times ---------------------------------------------------------------------------------------

@@ -319,6 +319,12 @@ function labelParts(f: Facts): string[] {
     case 'webhookDelivery':
       if (f.status === 'completed') return result.status === 'delivered' ? ['delivered'] : ['stopped', String(result.reason)];
       return [endedAs];
+    case 'webhookReplay': {
+      const parts = [f.status === 'completed' ? 'completed' : endedAs];
+      if (input.truncated === true) parts.push('truncated');
+      if (typeof result.skipped === 'number' && result.skipped > 0) parts.push('skipped');
+      return parts;
+    }
     case 'fullResync': {
       const entities = Array.isArray(input.entities) ? (input.entities as { mode?: string }[]) : [];
       const modes = new Set(entities.map((e) => e.mode));

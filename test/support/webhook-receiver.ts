@@ -9,6 +9,12 @@ export interface Received {
   raw: string;
   body: any;
   answered: number;
+  /**
+   * The receiver had already accepted (answered 2xx) a delivery with this `webhook-id` at this
+   * path: a receiver does the work of an event once and answers 2xx to the repeats (a retry whose
+   * answer was lost, a redelivery, a replay), which is what this one does.
+   */
+  duplicate: boolean;
 }
 
 /** A full answer: status, headers and body (a redirect, a JSON document, an error page). */
@@ -26,6 +32,8 @@ export interface Answer {
 export class Receiver {
   readonly requests: Received[] = [];
   readonly answer = new Map<string, () => number | Answer>();
+  /** `path webhook-id` of every delivery accepted (2xx), to tell repeats apart. */
+  private readonly accepted = new Set<string>();
   private server?: http.Server;
   port = 0;
 
@@ -38,6 +46,8 @@ export class Receiver {
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const path = (req.url ?? '/').split('?')[0];
+        const webhookId = String(req.headers['webhook-id'] ?? '');
+        const seen = webhookId !== '' && this.accepted.has(`${path} ${webhookId}`);
         const given = this.answer.get(path)?.() ?? 200;
         const full: Answer = typeof given === 'number' ? { status: given } : given;
         const answered = full.status;
@@ -47,7 +57,8 @@ export class Receiver {
         } catch {
           body = undefined;
         }
-        this.requests.push({ path, headers: req.headers as Record<string, string>, raw, body, answered });
+        if (answered >= 200 && answered < 300 && webhookId) this.accepted.add(`${path} ${webhookId}`);
+        this.requests.push({ path, headers: req.headers as Record<string, string>, raw, body, answered, duplicate: seen && answered < 300 });
         res
           .writeHead(answered, { 'content-type': 'text/plain', ...full.headers })
           .end(full.body ?? (answered < 300 ? 'ok' : 'receiver is down'));
@@ -69,6 +80,11 @@ export class Receiver {
   /** Requests to `path` about one integration (integrated-account events). */
   about(path: string, integrationId: string, event?: string): Received[] {
     return this.requests.filter((r) => r.path === path && r.body?.payload?.integrated_account?.id === integrationId && (!event || r.body.event === event));
+  }
+
+  /** The events a receiver at `path` processed: each accepted `webhook-id` once, repeats left out. */
+  processed(path: string): Received[] {
+    return this.requests.filter((r) => r.path === path && r.answered >= 200 && r.answered < 300 && !r.duplicate);
   }
 
   async stop(): Promise<void> {

@@ -89,7 +89,7 @@ describe('AppConfig defaults', () => {
       workerMetricsHost: '127.0.0.1',
       temporalSdkMetricsPort: 9465,
       trustProxy: false,
-      rateLimits: { windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200 },
+      rateLimits: { windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200, webhookResendsPerTenant: 60 },
     };
     expect(parseAppConfig({})).toEqual(expected);
   });

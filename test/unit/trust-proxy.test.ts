@@ -34,13 +34,13 @@ describe('TRUST_PROXY', () => {
 });
 
 describe('rate-limit settings', () => {
-  test('defaults: a 60 s window; 300 public-page requests and 300 failed authentications per IP; 1200 requests per API key', () => {
-    expect(parseAppConfig({}).rateLimits).toEqual({ windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200 });
+  test('defaults: a 60 s window; 300 public-page requests and 300 failed authentications per IP; 1200 requests per API key; 60 webhook resends per tenant', () => {
+    expect(parseAppConfig({}).rateLimits).toEqual({ windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200, webhookResendsPerTenant: 60 });
   });
 
   test('0 is allowed (the limit is off); the window is at least 1 s', () => {
-    const cfg = parseAppConfig({ RATE_LIMIT_PUBLIC_PAGES: '0', RATE_LIMIT_AUTH_FAILURES: '0', RATE_LIMIT_API_KEY: '0', RATE_LIMIT_WINDOW_SECONDS: '5' });
-    expect(cfg.rateLimits).toEqual({ windowSeconds: 5, publicPagesPerIp: 0, authFailuresPerIp: 0, requestsPerApiKey: 0 });
+    const cfg = parseAppConfig({ RATE_LIMIT_PUBLIC_PAGES: '0', RATE_LIMIT_AUTH_FAILURES: '0', RATE_LIMIT_API_KEY: '0', RATE_LIMIT_WEBHOOK_RESENDS: '0', RATE_LIMIT_WINDOW_SECONDS: '5' });
+    expect(cfg.rateLimits).toEqual({ windowSeconds: 5, publicPagesPerIp: 0, authFailuresPerIp: 0, requestsPerApiKey: 0, webhookResendsPerTenant: 0 });
     expect(() => parseAppConfig({ RATE_LIMIT_WINDOW_SECONDS: '0' })).toThrow(/RATE_LIMIT_WINDOW_SECONDS/);
     expect(() => parseAppConfig({ RATE_LIMIT_API_KEY: '-1' })).toThrow(/RATE_LIMIT_API_KEY/);
   });

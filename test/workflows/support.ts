@@ -84,6 +84,8 @@ function defaultActivities(): WorkflowActivities {
     recordWebhookEvent: async () => ({ endpointIds: [], delivery: { retryInitialSeconds: 1, retryWindowSeconds: 60 } }),
     deliverWebhook: async () => ({ statusCode: 200, attempts: 1 }),
     markWebhookDeliveryFailed: async () => undefined,
+    pageWebhookReplay: async () => unexpectedActivity('pageWebhookReplay'),
+    finishWebhookReplay: async () => undefined,
     // Re-sync.
     beginResync: async () => undefined,
     markResyncEntityRunning: async () => undefined,

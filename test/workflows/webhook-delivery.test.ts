@@ -50,6 +50,24 @@ describe('webhookDelivery', () => {
     expect(stubs.markWebhookDeliveryFailed).not.toHaveBeenCalled();
   });
 
+  test.concurrent('a resend tells each attempt its resend key; a first delivery never sends one', async () => {
+    const stubs = stubActivities();
+    stubs.deliverWebhook.mockRejectedValueOnce(receiverDown()).mockResolvedValueOnce({ statusCode: 200, attempts: 3 });
+    const input = deliveryInput({ resendKey: 'redelivery-1' });
+
+    const result = await bed.withActivities(stubs, async ({ client, taskQueue }) =>
+      client.workflow.execute<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW, {
+        taskQueue,
+        workflowId: webhookDeliveryWorkflowId(input.eventId, input.endpointId, input.resendKey),
+        args: [input],
+      }),
+    );
+
+    expect(result).toEqual({ status: 'delivered', attempts: 3, statusCode: 200 });
+    const resend = { eventId: input.eventId, endpointId: input.endpointId, resendKey: 'redelivery-1' };
+    expect(callArgs(stubs.deliverWebhook)).toEqual([resend, resend]);
+  });
+
   test.concurrent('a receiver that is down for a while gets the event once it is back', async () => {
     const stubs = stubActivities();
     stubs.deliverWebhook.mockRejectedValueOnce(receiverDown()).mockResolvedValueOnce({ statusCode: 200, attempts: 2 });

@@ -13,10 +13,12 @@ import { tooManyRequests } from '../common/error.filter';
  *   (PublicPagesRateLimit below; a middleware, because `/sdk/*` is static files that no guard sees);
  * - `auth-failures`: only requests whose API key is missing or wrong, per client IP (ApiKeyGuard), so
  *   a client with a valid key is never slowed by someone else's failures on the same address;
- * - `api-key`: authenticated requests, per API key (ApiKeyGuard).
+ * - `api-key`: authenticated requests, per API key (ApiKeyGuard);
+ * - `webhook-resends`: requests that send webhook events again (redelivery, replay), per tenant
+ *   (WebhooksController), on top of `api-key`: they make requests to the tenant's receivers.
  * `/health`, `/ready`, `/metrics` and everything else public are under none of them.
  */
-export const RATE_LIMIT_NAMES = ['public-pages', 'auth-failures', 'api-key'] as const;
+export const RATE_LIMIT_NAMES = ['public-pages', 'auth-failures', 'api-key', 'webhook-resends'] as const;
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
 
 /** The throttlers for ThrottlerModule; a budget of 0 leaves that limit out (off). */
@@ -26,6 +28,7 @@ export function throttlerOptions(limits: RateLimitConfig): ThrottlerModuleOption
     'public-pages': limits.publicPagesPerIp,
     'auth-failures': limits.authFailuresPerIp,
     'api-key': limits.requestsPerApiKey,
+    'webhook-resends': limits.webhookResendsPerTenant,
   };
   // blockDuration = ttl: a client over a limit is refused for one whole window, then starts afresh.
   return { throttlers: RATE_LIMIT_NAMES.filter((name) => budgets[name] > 0).map((name) => ({ name, ttl, limit: budgets[name], blockDuration: ttl })) };

@@ -1,4 +1,5 @@
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsIn, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 import { WEBHOOK_EVENT_TYPES } from '../../../libs/domain/events';
 
 export class CreateWebhookEndpointDto {
@@ -17,4 +18,25 @@ export class CreateWebhookEndpointDto {
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length * 4)
   @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each value in events must be one of: ${WEBHOOK_EVENT_TYPES.join(', ')}` })
   events?: string[] | null;
+}
+
+export const DEFAULT_EVENTS_PAGE = 50;
+export const MAX_EVENTS_PAGE = 100;
+
+/** GET /v1/events */
+export class ListEventsQuery {
+  /** `nextCursor` of the previous page. */
+  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_EVENTS_PAGE) limit?: number;
+}
+
+/** POST /v1/webhook-endpoints/:id/replay */
+export class ReplayWebhookEndpointDto {
+  /** Send again every event since this time (ISO-8601 with a time zone, e.g. `2026-12-01T08:00:00Z`). */
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/, {
+    message: 'since must be an ISO-8601 date and time with a time zone, such as 2026-12-01T08:00:00Z',
+  })
+  since: string;
 }

@@ -12,11 +12,12 @@ import { Tenant } from './tenant.entity';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookEvent } from './webhook-event.entity';
+import { WebhookReplay } from './webhook-replay.entity';
 
-export { Alert, ApiKey, AuditEvent, CredentialVersion, Integration, ProviderConfig, Reauthorization, Tenant, WebhookDelivery, WebhookEndpoint, WebhookEvent };
+export { Alert, ApiKey, AuditEvent, CredentialVersion, Integration, ProviderConfig, Reauthorization, Tenant, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookReplay };
 export { CrmRecord, Resync, ResyncEntity };
 export type { IntegrationStatus } from './integration.entity';
 export type { CredentialState } from './credential-version.entity';
 export type { WebhookDeliveryStatus } from './webhook-delivery.entity';
 
-export const ENTITIES = [Alert, Tenant, ApiKey, ProviderConfig, Integration, CredentialVersion, Reauthorization, AuditEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, Resync, ResyncEntity, CrmRecord];
+export const ENTITIES = [Alert, Tenant, ApiKey, ProviderConfig, Integration, CredentialVersion, Reauthorization, AuditEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, WebhookReplay, Resync, ResyncEntity, CrmRecord];

@@ -18,4 +18,10 @@ export class WebhookDelivery {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt: Date | null;
+  /** When the receiver was last tried (any outcome). */
+  @Column({ name: 'last_attempt_at', type: 'timestamptz', nullable: true }) lastAttemptAt: Date | null;
+  /** How many times it was sent again on request (redelivery, replay) after its first delivery. */
+  @Column({ type: 'int', default: 0 }) resends: number;
+  /** Which resend it is on (`redelivery-<n>`, `replay-<replayId>`), part of that resend's workflow id; null: the first delivery. */
+  @Column({ name: 'resend_key', type: 'text', nullable: true }) resendKey: string | null;
 }
