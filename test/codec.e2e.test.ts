@@ -142,6 +142,9 @@ describe('payload codec for operators', () => {
     assert.ok(stdout.includes(`input[0].integrationId: ${integrationId}`), stdout);
     assert.match(stdout, /args\[0\]\.apiToken: \[redacted\]/);
     assert.match(stdout, /WorkflowExecutionCompleted/);
+    // The result too: the workflow's own status, decoded.
+    assert.match(stdout, /result\[0\]\.outcome: succeeded/, stdout);
+    assert.ok(stdout.includes(`result[0].integrationId: ${integrationId}`), stdout);
     for (const s of secrets) assert.equal(stdout.includes(s), false, 'the CLI shows an API token');
     // The CLI prints metadata as base64: this is `binary/encrypted`, the encoding of an undecoded payload.
     assert.equal(stdout.includes(Buffer.from('binary/encrypted').toString('base64')), false, 'every payload was decoded');

@@ -1,6 +1,7 @@
 /**
  * Rate limits of the running API, with small budgets so that the tests reach them: the public pages
- * per client IP, failed API-key authentication per client IP (valid keys are never slowed by it),
+ * per client IP, failed API-key authentication per client IP (valid keys are never slowed by it) and
+ * failed operator authentication on /codec against the same budget,
  * requests per API key on /v1; every 429 with `Retry-After` and the one error shape; `/health`,
  * `/ready` and `/metrics` never limited. Distinct clients are distinct loopback source addresses
  * (127.0.0.x); 127.0.0.9 plays the one trusted proxy (TRUST_PROXY), whose X-Forwarded-For counts.
@@ -15,6 +16,7 @@ const PUBLIC_PAGES = 20;
 const AUTH_FAILURES = 20;
 const PER_KEY = 30;
 const PROXY = '127.0.0.9';
+const OPERATOR_KEY = `op_rate_test_${randomBytes(18).toString('base64url')}`;
 
 interface Answer {
   status: number;
@@ -95,6 +97,7 @@ describe('rate limits', () => {
         RATE_LIMIT_AUTH_FAILURES: String(AUTH_FAILURES),
         RATE_LIMIT_API_KEY: String(PER_KEY),
         TRUST_PROXY: PROXY,
+        OPERATOR_API_KEYS: OPERATOR_KEY,
       },
     });
   });
@@ -169,6 +172,25 @@ describe('rate limits', () => {
     await new Promise((r) => setTimeout(r, (retryAfter + 1) * 1000));
     const after = await send(sys, 'GET', '/v1/integrations', { from, key: 'rk_wrong_after_0123456789' });
     assert.equal(after.status, 401, after.text);
+  });
+
+  test('/codec: missing or wrong operator credentials from one address are 401/403 up to the same budget, then 429; the operator key still works', async () => {
+    const from = '127.0.0.15';
+    const codec = (authorization?: string) =>
+      send(sys, 'POST', '/codec/decode', { from, body: { payloads: [] }, headers: authorization ? { authorization, 'x-namespace': 'default' } : { 'x-namespace': 'default' } });
+    const answers = await sequentially(AUTH_FAILURES + 10, (i) => codec(i % 3 === 0 ? undefined : i % 3 === 1 ? `Bearer ${sys.keyA}` : `Bearer op_guess_${i}_0123456789`));
+    const counts = tally(answers);
+    assert.equal((counts[401] ?? 0) + (counts[403] ?? 0), AUTH_FAILURES, JSON.stringify(counts));
+    assert.equal(counts[429], 10, JSON.stringify(counts));
+    for (const a of answers.slice(AUTH_FAILURES)) assertRateLimited(a, 'codec over the budget');
+    // One budget per address for every door: a wrong API key from there is over it too.
+    assertRateLimited(await send(sys, 'GET', '/v1/integrations', { from, key: 'rk_wrong_after_codec_0123456789' }), 'API after codec failures');
+    // The operator key is checked first: never refused for its address's failures.
+    const ok = await codec(`Bearer ${OPERATOR_KEY}`);
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.body, { payloads: [] });
+    // Another address is not affected.
+    assert.equal((await send(sys, 'POST', '/codec/decode', { from: '127.0.0.16', body: { payloads: [] } })).status, 401);
   });
 
   test('a trusted proxy (TRUST_PROXY) names the client in X-Forwarded-For; what a client prepends to it is ignored', async () => {

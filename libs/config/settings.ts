@@ -171,7 +171,7 @@ export const SETTINGS = {
   RATE_LIMIT_AUTH_FAILURES: setting(requestBudget(), {
     name: 'RATE_LIMIT_AUTH_FAILURES',
     fallback: 300,
-    description: 'requests with a missing or wrong API key per window and client IP; requests with a valid key are never counted or refused by it (0: no limit)',
+    description: 'requests with a missing or wrong API key (or, on `/codec/*`, operator credential) per window and client IP; requests with a valid key are never counted or refused by it (0: no limit)',
   }),
   RATE_LIMIT_API_KEY: setting(requestBudget(), {
     name: 'RATE_LIMIT_API_KEY',

@@ -102,6 +102,56 @@ describe('redaction of decoded payloads', () => {
     assert.deepEqual(out.map((p) => fromPayload(p)), [{ apiToken: REDACTED }, `token ${REDACTED} was rejected`, { note: `saw ${REDACTED}` }]);
   });
 
+  test("Zoho's `Zoho-oauthtoken <token>` scheme quoted in text is masked like Bearer; the scheme stays readable", () => {
+    const zohoToken = '1000.8f2c6d1e9b7a4c3d5e6f7a8b9c0d1e2f.3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d';
+    for (const [text, expected] of [
+      [`GET /crm/v2/users failed: Authorization: Zoho-oauthtoken ${zohoToken}`, `GET /crm/v2/users failed: Authorization: Zoho-oauthtoken ${REDACTED}`],
+      // A quoted header value is masked whole, scheme included (as for Bearer).
+      [`{"headers":{"Authorization":"Zoho-oauthtoken ${zohoToken}"}}`, `{"headers":{"Authorization":"${REDACTED}"}}`],
+      [`sent zoho-OAuthToken ${zohoToken} to the CRM`, `sent zoho-OAuthToken ${REDACTED} to the CRM`],
+    ]) {
+      const out = redactText(text);
+      assert.equal(out, expected);
+      assert.equal(out.includes(zohoToken), false, out);
+    }
+    // Inside a failure payload, as Temporal stores an activity's error.
+    const [out] = redactPayloads([toPayload({ message: `Zoho answered 401 to Zoho-oauthtoken ${zohoToken}`, stack_trace: `Error\n at call (Authorization=Zoho-oauthtoken ${zohoToken})` })]);
+    const text = JSON.stringify(fromPayload(out));
+    assert.equal(text.includes(zohoToken), false, text);
+    assert.match(text, /Zoho-oauthtoken \[redacted\]/);
+    // The tail of another word is no scheme.
+    assert.equal(redactText('MyZoho-oauthtokenish value'), 'MyZoho-oauthtokenish value');
+  });
+
+  test('API keys under `apiKey`, `api_key`, `api-key`, `X-API-Key`, `api_token`: as values and written in text', () => {
+    const key = 'ak_live_5f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    assert.deepEqual(redactValue({ apiKey: key, API_KEY: key, nested: { 'X-Api-Key': key, 'api-key': key, api_token: key }, apiKeyId: 'k_1', keyName: 'ops' }), {
+      apiKey: REDACTED,
+      API_KEY: REDACTED,
+      nested: { 'X-Api-Key': REDACTED, 'api-key': REDACTED, api_token: REDACTED },
+      apiKeyId: 'k_1',
+      keyName: 'ops',
+    });
+    for (const text of [
+      `GET https://crm.example/v1/deals?api_key=${key}&limit=5`,
+      `pipedrive said 401 for /v1/users/me?api_token=${key}`,
+      `header X-API-Key: ${key}`,
+      `{"apiKey":"${key}"}`,
+      `options {apiKey: '${key}'}`,
+    ]) {
+      const out = redactText(text);
+      assert.equal(out.includes(key), false, out);
+      assert.ok(out.includes(REDACTED), out);
+    }
+    assert.equal(redactText(`GET /deals?api_key=${key}&limit=5`), `GET /deals?api_key=${REDACTED}&limit=5`);
+    // The engine's auth type `api_token` is a value, not a key: it stays.
+    assert.deepEqual(redactValue({ authType: 'api_token' }), { authType: 'api_token' });
+    assert.equal(redactText('authType "api_token" needs an apiToken'), 'authType "api_token" needs an apiToken');
+    // And a batch that carries the key under `apiKey` masks it where else it is echoed.
+    const out = redactPayloads([toPayload({ apiKey: key }), toPayload(`rejected ${key}`)]);
+    assert.deepEqual(out.map((p) => fromPayload(p)), [{ apiKey: REDACTED }, `rejected ${REDACTED}`]);
+  });
+
   test('text without credentials is left alone', () => {
     for (const text of ['integration 7d4c1a52 reauthorized', 'tokenType: bearer', 'the code path failed', 'status=ok']) assert.equal(redactText(text), text);
   });

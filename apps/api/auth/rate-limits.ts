@@ -11,7 +11,8 @@ import { tooManyRequests } from '../common/error.filter';
  * where its tracker is known —
  * - `public-pages`: every request to `/connect/*`, `/oauth/callback`, `/sdk/*`, per client IP
  *   (PublicPagesRateLimit below; a middleware, because `/sdk/*` is static files that no guard sees);
- * - `auth-failures`: only requests whose API key is missing or wrong, per client IP (ApiKeyGuard), so
+ * - `auth-failures`: only requests whose API key is missing or wrong, per client IP (ApiKeyGuard), and
+ *   those refused at the payload codec for a missing or wrong operator credential (OperatorGuard), so
  *   a client with a valid key is never slowed by someone else's failures on the same address;
  * - `api-key`: authenticated requests, per API key (ApiKeyGuard);
  * - `webhook-resends`: requests that send webhook events again (redelivery, replay), per tenant

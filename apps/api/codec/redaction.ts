@@ -15,6 +15,11 @@ export const REDACTED = '[redacted]';
 /** Keys whose values are credentials (compared case-insensitively). */
 export const SENSITIVE_KEYS: readonly string[] = [
   'apiToken',
+  'api_token',
+  'apiKey',
+  'api_key',
+  'api-key',
+  'x-api-key',
   'accessToken',
   'access_token',
   'refreshToken',
@@ -59,8 +64,16 @@ const MIN_ECHOED_SECRET_LENGTH = 8;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** `Authorization: Bearer <token>` (or Basic) quoted in a message. */
-const AUTH_SCHEME_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/**
+ * The schemes of an `Authorization` header: `Bearer` and `Basic`, and Zoho's own `Zoho-oauthtoken`
+ * (libs/providers/catalog.ts: how its access tokens are sent).
+ */
+const AUTH_SCHEMES = ['Bearer', 'Basic', 'Zoho-oauthtoken'];
+const AUTH_SCHEME_ALTERNATIVES = AUTH_SCHEMES.map(escapeRegExp).join('|');
+
+/** `Authorization: <scheme> <token>` quoted in a message. */
+const AUTH_SCHEME_IN_TEXT = new RegExp(`(?<![A-Za-z0-9_-])(${AUTH_SCHEME_ALTERNATIVES})\\s+[A-Za-z0-9._~+/=-]+`, 'gi');
+const IS_AUTH_SCHEME = new RegExp(`^(${AUTH_SCHEME_ALTERNATIVES})$`, 'i');
 
 /**
  * `key: value`, `key=value`, `"key":"value"` (also JSON escaped inside a string) for a sensitive key
@@ -78,7 +91,7 @@ export function redactText(text: string, knownSecrets: readonly string[] = []): 
   out = out.replace(AUTH_SCHEME_IN_TEXT, (_m, scheme: string) => `${scheme} ${REDACTED}`);
   return out.replace(KEY_VALUE_IN_TEXT, (match: string, key: string, separator: string, value: string) => {
     // `Authorization: Bearer …`: the scheme stays readable, its credential was masked just above.
-    if (/^(Bearer|Basic)$/i.test(value)) return match;
+    if (IS_AUTH_SCHEME.test(value)) return match;
     const quote = value.startsWith('\\"') ? '\\"' : value.startsWith('"') ? '"' : value.startsWith("'") ? "'" : '';
     return `${key}${separator}${quote}${REDACTED}${quote}`;
   });
