@@ -42,6 +42,9 @@ function installRuntime(cfg: AppConfig, logger: Logger): string | null {
   return null;
 }
 
+/** How long after the grace time a worker that still has not drained stops waiting (and exits 1). */
+const WORKER_SHUTDOWN_FORCE_EXTRA_SECONDS = 5;
+
 /**
  * Temporal worker host. Runs against whatever Temporal and Postgres the environment names
  * (`npm run start:worker`); `npm start` launches it next to the embedded services.
@@ -77,6 +80,11 @@ async function main(): Promise<void> {
       : { workflowsPath: require.resolve('../../workflows'), interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     activities,
     dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
+    // SIGTERM/SIGINT (the SDK's Runtime listens for them): stop polling, let running activities
+    // finish for the grace time, then cancel them (Temporal retries them on another worker), and
+    // give up waiting a little later so that the process surely ends.
+    shutdownGraceTime: cfg.workerShutdownGraceSeconds * 1000,
+    shutdownForceTime: (cfg.workerShutdownGraceSeconds + WORKER_SHUTDOWN_FORCE_EXTRA_SECONDS) * 1000,
   });
   logger.log(
     `egress: public addresses${cfg.crmMode === 'production' ? ' over https' : ''}, EGRESS_ALLOWLIST ${formatEgressAllowlist(cfg.egressAllowlist) || '(empty)'}, catalog origins ${[...deps.egress.catalogOrigins].join(',') || '(none)'}`,
@@ -88,6 +96,10 @@ async function main(): Promise<void> {
       ? null
       : await startWorkerMetricsServer({ host: cfg.workerMetricsHost, port: cfg.workerMetricsPort, sdkMetricsUrl, logger });
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves once it has drained.
+  const stopping = () =>
+    logger.log(`stop requested: no new tasks; running activities get ${cfg.workerShutdownGraceSeconds} s to finish`, 'Worker');
+  process.once('SIGTERM', stopping);
+  process.once('SIGINT', stopping);
   await worker.run();
   await metrics?.close();
   await connection.close();

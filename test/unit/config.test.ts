@@ -89,6 +89,8 @@ describe('AppConfig defaults', () => {
       temporalSdkMetricsPort: 9465,
       trustProxy: false,
       rateLimits: { windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200 },
+      apiShutdown: { delaySeconds: 5, timeoutSeconds: 20 },
+      workerShutdownGraceSeconds: 20,
     };
     expect(parseAppConfig({})).toEqual(expected);
   });
