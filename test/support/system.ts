@@ -34,6 +34,10 @@ export interface TestSystem {
   /** Every line any of our processes printed, for leak checks. */
   logs: string[];
   worker: ServiceProcess;
+  /** The API process (replaced by `startApi`). */
+  api: ServiceProcess;
+  /** Starts the API again (after a test stopped it) and waits until it is ready. */
+  startApi(): Promise<void>;
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -123,11 +127,11 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
   };
   const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
   await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
-  const api = launch('api', 'apps/api/main.js');
   const system: Partial<TestSystem> = {};
+  system.api = launch('api', 'apps/api/main.js');
   system.worker = launch('worker', 'apps/worker/main.js');
   try {
-    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, api.child);
+    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
   } catch (err) {
     console.error(logs.slice(-50).join('\n'));
     throw err;
@@ -166,6 +170,10 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
         w.child.kill('SIGKILL');
         await exited;
       }
+    },
+    async startApi() {
+      system.api = launch('api', 'apps/api/main.js');
+      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
     },
     async startWorker() {
       system.worker = launch('worker', 'apps/worker/main.js');
