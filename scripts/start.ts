@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     if (stopping) return new Promise<never>(() => undefined);
     stopping = true;
     say('start', 'shutting down…');
+    for (const s of [temporal, pg, ...services]) s?.stopping();
     for (const s of [...services].reverse()) await s.stop();
     if (temporal) await temporal.stop();
     if (uiCodec) await uiCodec.close();

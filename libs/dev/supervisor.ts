@@ -86,10 +86,18 @@ export class Supervised {
     this.armed = true;
   }
 
-  /** Stops the running instance (or the pending restart) for good. */
-  async stop(): Promise<void> {
+  /**
+   * From now on an exit is part of the stop: called for every child as soon as the stop begins, so
+   * that one ending on the Ctrl-C before its turn (Postgres exits 0 on SIGINT) is not restarted.
+   */
+  stopping(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /** Stops the running instance (or the pending restart) for good. */
+  async stop(): Promise<void> {
+    this.stopping();
     await this.current?.stop();
   }
 
@@ -98,8 +106,9 @@ export class Supervised {
     this.startedAt = Date.now();
     this.opts.onStarted?.(run.process);
     run.process.once('exit', (code, signal) => {
-      // Look on a later turn: a Ctrl-C may be on its way to our own handler.
-      setTimeout(() => this.onExit(run, code, signal), exitedOnStopSignal(code, signal) ? 300 : 0);
+      // Look a moment later when it may have been the Ctrl-C (a signal, or a clean exit): the
+      // signal may still be on its way to our own handler.
+      setTimeout(() => this.onExit(run, code, signal), exitedOnStopSignal(code, signal) || code === 0 ? 300 : 0);
     });
   }
 
