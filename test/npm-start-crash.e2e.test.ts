@@ -1,6 +1,6 @@
 /**
- * `npm start` under crashes. Supervision: SIGKILL its worker, then its API — each comes back by
- * itself with a log line saying so, and the system keeps serving. A power cut: every process of it
+ * `npm start` under crashes. Supervision: SIGKILL its worker, its API, its Postgres, its Temporal
+ * dev server — each comes back by itself with a log line saying so, and the system keeps serving. A power cut: every process of it
  * (start.js, Temporal dev server with its SQLite file, embedded Postgres and its backends, worker,
  * API) SIGKILLed at once while reauthorizations and a token refresh are half-way through; `npm
  * start` again on the same data comes up (stale pid files, WAL recovery) and every one of them
@@ -45,7 +45,7 @@ describe('npm start: supervision and a power cut', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('a killed worker or API is restarted; after a power cut everything in flight completes, each swap once; Ctrl-C leaves nothing behind', async () => {
+  test('SIGKILLed children come back by themselves; after a power cut everything in flight completes, each swap once; Ctrl-C leaves nothing behind', async () => {
     const t0 = Date.now();
     const since = () => `${Math.round((Date.now() - t0) / 1000)} s`;
     const crmPort = await freePort();
@@ -87,8 +87,15 @@ describe('npm start: supervision and a power cut', () => {
       await first.waitForOutput(/worker exited unexpectedly \(signal SIGKILL\) after [\d.]+ s; restarting in 1000 ms \(attempt 2\)/, 20_000, from);
       await first.waitForOutput('worker restarted (pid ', 20_000, from);
     }
-    await waitForHttp(`${apiUrl}/ready`, 60_000);
-    diagnostic(`worker and API restarted after ${since()}`);
+    // Postgres and the Temporal dev server too: back on the same data, and the API and worker reconnect.
+    for (const name of ['postgres', 'temporal']) {
+      const from = first.output().length;
+      process.kill(recordedChildren(dataDir)[name], 'SIGKILL');
+      await first.waitForOutput(new RegExp(`${name} exited unexpectedly \\(signal SIGKILL\\) after [\\d.]+ s; restarting in 500 ms \\(attempt 1\\)`), 20_000, from);
+      await first.waitForOutput(`${name} restarted (pid `, 60_000, from);
+    }
+    await waitForHttp(`${apiUrl}/ready`, 90_000);
+    diagnostic(`worker, API, Postgres and Temporal restarted after ${since()}`);
 
     // --- The system keeps serving: integrations are connected through the restarted API and worker.
     const tokenIntegrations = [await connectedIntegration(sys), await connectedIntegration(sys), await connectedIntegration(sys)];
@@ -146,6 +153,7 @@ describe('npm start: supervision and a power cut', () => {
     runs.push(second);
     await second.waitForOutput('Reauthorization engine is up.', 180_000);
     assert.match(second.output(), /the previous npm start \(pid \d+\) did not stop cleanly/);
+    assert.match(second.output(), /removing the stale postmaster\.pid of a Postgres that did not stop \(pid \d+ is gone\)/);
     diagnostic(`up again after ${since()}`);
 
     // Every operation that was in flight completes by itself (Temporal retries the activities the cut interrupted).
