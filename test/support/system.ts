@@ -110,6 +110,10 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     // reads the worker's metrics passes free ports in extraEnv).
     WORKER_METRICS_PORT: '0',
     TEMPORAL_SDK_METRICS_PORT: '0',
+    // No load balancer to wait for, and nothing to drain at teardown: stop() is quick (a test of
+    // graceful stops sets these in extraEnv).
+    API_SHUTDOWN_DELAY_SECONDS: '0',
+    WORKER_SHUTDOWN_GRACE_SECONDS: '0',
     ...opts.extraEnv,
     EGRESS_ALLOWLIST: [TEST_PEER_ALLOWLIST, opts.sandboxForCustomProviders ? `127.0.0.1:${sandboxPort}` : '', opts.extraEnv?.EGRESS_ALLOWLIST ?? '']
       .filter((entries) => entries.trim() !== '')
