@@ -59,6 +59,8 @@ export class Supervised {
   private startedAt = 0;
   private attempt = 0;
   private timer?: NodeJS.Timeout;
+  /** A restart under way. */
+  private launching?: Promise<Running>;
   private stopped = false;
   private armed = false;
   private readonly policy: RestartPolicy;
@@ -95,10 +97,13 @@ export class Supervised {
     clearTimeout(this.timer);
   }
 
-  /** Stops the running instance (or the pending restart) for good. */
+  /** Stops the running instance (or the pending restart, or the one being started) for good. */
   async stop(): Promise<void> {
     this.stopping();
     await this.current?.stop();
+    // A Ctrl-C during a restart: wait for that start to end, and stop what it started.
+    const run = await this.launching?.catch(() => undefined);
+    await run?.stop();
   }
 
   private adopt(run: Running): void {
@@ -135,17 +140,16 @@ export class Supervised {
     if (this.stopped) return;
     let run: Running;
     try {
-      run = await this.opts.launch();
+      this.launching = this.opts.launch();
+      run = await this.launching;
     } catch (err) {
+      this.launching = undefined;
       if (this.stopped) return;
       this.scheduleRestart(`could not start (${err instanceof Error ? err.message : String(err)})`);
       return;
     }
-    if (this.stopped) {
-      // Ctrl-C came while it was starting.
-      await run.stop();
-      return;
-    }
+    if (this.stopped) return; // Ctrl-C came while it was starting: stop() stops it.
+    this.launching = undefined;
     this.adopt(run);
     this.opts.log(`${this.name} restarted (pid ${run.process.pid}, attempt ${this.attempt})`);
   }

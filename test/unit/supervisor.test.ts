@@ -4,7 +4,7 @@
  * or once the stop has begun.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_RESTART_POLICY, restartDelayMs, Supervised, type RestartPolicy, type Running } from '../../libs/dev/supervisor';
 
 /** A child that lives `ms` and exits with `code`. */
@@ -83,6 +83,32 @@ describe('npm start supervision', () => {
     await until('three restarts', () => lines.filter((l) => l.includes('restarted')).length >= 3);
     await s.stop();
     expect(lines.filter((l) => l.includes('restarting in')).every((l) => l.endsWith('restarting in 20 ms (attempt 1)'))).toBe(true);
+  });
+
+  test('a stop during a restart stops what that restart started', async () => {
+    const processes: ChildProcess[] = [];
+    let launches = 0;
+    const s = new Supervised({
+      name: 'temporal',
+      policy: { initialDelayMs: 10, maxDelayMs: 10, stableAfterMs: 60_000 },
+      launch: async () => {
+        launches += 1;
+        // The first instance dies at once; the restart takes a while to come up, then would run on.
+        const run = await shortLived(launches === 1 ? 30 : 60_000)();
+        processes.push(run.process);
+        if (launches > 1) await sleep(300);
+        return run;
+      },
+      log: () => undefined,
+      onExitBeforeArmed: () => assert.fail('armed from the start'),
+    });
+    s.arm();
+    await s.start();
+    await until('the restart under way', () => processes.length === 2);
+    await s.stop();
+    const restarted = processes[1];
+    expect(restarted.exitCode !== null || restarted.signalCode !== null).toBe(true);
+    expect(launches).toBe(2);
   });
 
   test('before arm() a death is handed over, not restarted; once the stop began, an exit is not restarted either', async () => {
