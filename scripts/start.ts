@@ -2,7 +2,10 @@
  * `npm start`: the whole system on embedded defaults, one command, one Ctrl-C.
  * Temporal dev server (with UI) → Postgres (DATABASE_URL or embedded) → sandbox CRM → worker → API.
  * Each of these can be swapped for a real service by environment variable (see the README).
+ * Once the system is up, a child that dies is restarted with backoff (libs/dev/supervisor.ts);
+ * Ctrl-C stops everything in reverse order and removes `.data/npm-start.pid` (libs/dev/run-lock.ts).
  */
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateApiKey } from '../apps/api/auth/api-keys.service';
@@ -10,9 +13,11 @@ import { codecCorsOrigins } from '../apps/api/codec/codec-cors';
 import { startDevUiCodec, type DevUiCodec } from '../apps/api/codec/dev-ui-codec';
 import { APP_SECTION, DEV_TOOLS_SECTION, loadSections, START_SECTION } from '../libs/config/config';
 import { resolveKeySpecs } from '../libs/crypto/key-ring';
-import { startEmbeddedPostgres, type EmbeddedPg } from '../libs/dev/embedded-postgres';
-import { spawnService, waitForHttp, type ServiceProcess } from '../libs/dev/service-process';
-import { provisionTemporalCli, startDevServer, type DevServer } from '../libs/temporal/dev-server';
+import { startEmbeddedPostgres } from '../libs/dev/embedded-postgres';
+import { RunLock } from '../libs/dev/run-lock';
+import { spawnService, waitForHttp } from '../libs/dev/service-process';
+import { describeExit, exitedOnStopSignal, Supervised, type Running } from '../libs/dev/supervisor';
+import { provisionTemporalCli, startDevServer } from '../libs/temporal/dev-server';
 
 const COLORS: Record<string, string> = { api: '\x1b[36m', worker: '\x1b[35m', 'sandbox-crm': '\x1b[33m', start: '\x1b[32m' };
 const tty = process.stdout.isTTY;
@@ -23,6 +28,22 @@ function say(name: string, line: string): void {
 
 let shutdownRef: ((code: number) => Promise<never>) | undefined;
 
+/** Resolves when `stop` has, or SIGKILLs the process after `graceMs`. */
+async function stopWithin(stop: () => Promise<void>, child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([
+    stop().catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+  ]);
+  clearTimeout(timer);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await gone;
+  }
+}
+
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   process.chdir(root);
@@ -31,27 +52,50 @@ async function main(): Promise<void> {
   fs.mkdirSync(cfg.dataDir, { recursive: true });
   // The children get our environment (and so every setting given to us), made explicit where we decided.
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: cfg.dataDir, LOG_FORMAT: cfg.logFormat ?? 'pretty' };
+  // No load balancer in front of npm start: the API need not wait before it stops taking connections.
+  if (!process.env.API_SHUTDOWN_DELAY_SECONDS) env.API_SHUTDOWN_DELAY_SECONDS = '0';
+  const apiStopMs = ((process.env.API_SHUTDOWN_DELAY_SECONDS ? cfg.apiShutdown.delaySeconds : 0) + cfg.apiShutdown.timeoutSeconds + 5) * 1000;
+  // The worker's grace, its forced end 5 s later, and a margin: only then is it SIGKILLed.
+  const workerStopMs = (cfg.workerShutdownGraceSeconds + 10) * 1000;
 
-  let temporal: DevServer | undefined;
   let uiCodec: DevUiCodec | undefined;
-  let pg: EmbeddedPg | undefined;
-  const services: ServiceProcess[] = [];
+  let temporal: Supervised | undefined;
+  let pg: Supervised | undefined;
+  const services: Supervised[] = [];
+  // Refuses a second npm start on this data, ends the orphans of one that did not stop.
+  const lock = await RunLock.acquire(cfg.dataDir, (m) => say('start', m));
   let stopping = false;
 
   const shutdown = async (code: number): Promise<never> => {
     if (stopping) return new Promise<never>(() => undefined);
     stopping = true;
     say('start', 'shutting down…');
+    for (const s of [temporal, pg, ...services]) s?.stopping();
     for (const s of [...services].reverse()) await s.stop();
     if (temporal) await temporal.stop();
     if (uiCodec) await uiCodec.close();
-    if (pg) await pg.stop().catch(() => undefined);
+    if (pg) await pg.stop();
+    lock.release();
     say('start', 'stopped');
     process.exit(code);
   };
   shutdownRef = shutdown;
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+
+  // A child that dies while the system is still coming up stops it all (a setting or a taken port,
+  // most likely); once it is up, a child that dies is restarted (see libs/dev/supervisor.ts).
+  const supervised = (name: string, launch: () => Promise<Running>, hint = ''): Supervised =>
+    new Supervised({
+      name,
+      launch,
+      log: (line) => say('start', line),
+      onStarted: (p) => lock.track(name, p),
+      onExitBeforeArmed: (code, signal) => {
+        say('start', `${name} exited (${describeExit(code, signal)})${hint}; stopping everything`);
+        void shutdown(exitedOnStopSignal(code, signal) ? 0 : 1);
+      },
+    });
 
   // Dev API key: printed and kept in .data/dev-api-key unless BOOTSTRAP_API_KEYS is given.
   let devKey: string | undefined;
@@ -71,73 +115,82 @@ async function main(): Promise<void> {
   }
   const keys = resolveKeySpecs(cfg); // generate dev encryption keys once, before API and worker race for them
 
+  let temporalUiUrl: string | null = null;
   if (!cfg.temporalAddress) {
     const cli = await provisionTemporalCli(root, (m) => say('start', m), devTools);
     // The dev UI cannot send an API key: it gets its own redacting codec on loopback (see dev-ui-codec.ts).
-    uiCodec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
+    const codec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
+    uiCodec = codec;
     say('start', `starting Temporal dev server (${cli.path})…`);
-    temporal = await startDevServer({
-      cliPath: cli.path,
-      dbFile: path.join(cfg.dataDir, 'temporal.sqlite'),
-      port: cfg.temporalPort,
-      uiPort: cfg.temporalUiPort,
-      namespace: cfg.temporalNamespace,
-      logFile: path.join(cfg.dataDir, 'logs', 'temporal.log'),
-      uiCodecEndpoint: uiCodec.url,
-    });
-    temporal.process.on('exit', (c) => {
-      if (!stopping) {
-        say('start', `Temporal dev server exited (${c}); see .data/logs/temporal.log`);
-        void shutdown(1);
-      }
-    });
-    env.TEMPORAL_ADDRESS = temporal.address;
+    temporal = supervised(
+      'temporal',
+      async () => {
+        // The same SQLite file each time: a restarted server carries on with every workflow.
+        const server = await startDevServer({
+          cliPath: cli.path,
+          dbFile: path.join(cfg.dataDir, 'temporal.sqlite'),
+          port: cfg.temporalPort,
+          uiPort: cfg.temporalUiPort,
+          namespace: cfg.temporalNamespace,
+          logFile: path.join(cfg.dataDir, 'logs', 'temporal.log'),
+          uiCodecEndpoint: codec.url,
+        });
+        temporalUiUrl = server.uiUrl;
+        env.TEMPORAL_ADDRESS = server.address;
+        return { process: server.process, stop: () => server.stop() };
+      },
+      '; see .data/logs/temporal.log',
+    );
+    await temporal.start();
   }
 
   if (!cfg.databaseUrl) {
     say('start', `starting embedded Postgres on port ${cfg.embeddedPostgresPort} (data in ${path.relative(root, cfg.dataDir)}/postgres)…`);
-    pg = await startEmbeddedPostgres(cfg.dataDir, cfg.embeddedPostgresPort, (l) => say('start', l));
-    env.DATABASE_URL = pg.url;
+    pg = supervised('postgres', async () => {
+      const db = await startEmbeddedPostgres(cfg.dataDir, cfg.embeddedPostgresPort, (l) => say('start', l));
+      env.DATABASE_URL = db.url;
+      return { process: db.process, stop: () => stopWithin(() => db.stop(), db.process, 30_000) };
+    });
+    await pg.start();
   }
 
   const onLine = (name: string, line: string) => say(name, line);
-  const launch = (name: string, script: string): ServiceProcess => {
-    const svc = spawnService(name, path.join(root, 'dist', script), env, onLine);
-    svc.child.on('exit', (c, sig) => {
-      // Ctrl-C in a terminal reaches the whole process group: a child may exit on it before our
-      // own SIGINT handler has run. Look again on the next turn, and count a child stopped by
-      // SIGINT/SIGTERM as part of that stop, not as a crash.
-      setImmediate(() => {
-        if (stopping) return;
-        const stoppedBySignal = sig === 'SIGINT' || sig === 'SIGTERM' || c === 130 || c === 143;
-        say('start', `${name} exited (${c ?? sig}); stopping everything`);
-        void shutdown(stoppedBySignal ? 0 : 1);
-      });
+  const launch = (name: string, script: string, stopMs: number, readyUrl?: string): Supervised => {
+    const svc = supervised(name, async () => {
+      const s = spawnService(name, path.join(root, 'dist', script), env, onLine);
+      if (readyUrl) {
+        try {
+          await waitForHttp(readyUrl, 30_000, s.child);
+        } catch (err) {
+          await s.stop(2000);
+          throw err;
+        }
+      }
+      return { process: s.child, stop: () => s.stop(stopMs) };
     });
     services.push(svc);
     return svc;
   };
 
-  if (start.launchSandboxCrm) {
-    const sbx = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
-    await waitForHttp(`${cfg.sandboxCrmUrl}/health`, 30_000, sbx.child);
-  }
-  launch('worker', 'apps/worker/main.js');
-  const api = launch('api', 'apps/api/main.js');
-  await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready`, 120_000, api.child);
+  if (start.launchSandboxCrm) await launch('sandbox-crm', 'apps/sandbox-crm/main.js', 10_000, `${cfg.sandboxCrmUrl}/health`).start();
+  await launch('worker', 'apps/worker/main.js', workerStopMs).start();
+  const api = launch('api', 'apps/api/main.js', apiStopMs);
+  await api.start();
+  await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready`, 120_000, api.process);
+  for (const s of [temporal, pg, ...services]) s?.arm();
 
   const lines = [
     '',
     'Reauthorization engine is up.',
     `  API            ${cfg.publicUrl}   (OpenAPI docs: ${cfg.publicUrl}/docs)`,
-    `  Temporal UI    ${temporal?.uiUrl ?? '(external Temporal: ' + env.TEMPORAL_ADDRESS + ')'}${uiCodec ? `   (decodes through ${uiCodec.url}, credentials redacted)` : ''}`,
+    `  Temporal UI    ${temporalUiUrl ?? '(external Temporal: ' + env.TEMPORAL_ADDRESS + ')'}${uiCodec ? `   (decodes through ${uiCodec.url}, credentials redacted)` : ''}`,
     `  Sandbox CRM    ${cfg.sandboxCrmUrl}`,
     devKey ? `  Dev API key    ${devKey}   (also in ${path.relative(root, cfg.dataDir)}/dev-api-key)` : '  API keys       from BOOTSTRAP_API_KEYS',
     devOperatorKey
       ? `  Operator key   ${devOperatorKey}   (for ${cfg.publicUrl}/codec only; also in ${path.relative(root, cfg.dataDir)}/dev-operator-key)`
       : '  Operator keys  from OPERATOR_API_KEYS',
     '',
-    'Press Ctrl-C to stop everything.',
+    'A process that dies is restarted. Press Ctrl-C to stop everything.',
     '',
   ];
   for (const l of lines) say('start', l);

@@ -83,6 +83,8 @@ describe('npm run keys:rotate', () => {
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
       DATA_DIR: path.join(ROOT, '.data', `test-${process.pid}`),
+      API_SHUTDOWN_DELAY_SECONDS: '0',
+      WORKER_SHUTDOWN_GRACE_SECONDS: '0',
     };
   }
 

@@ -11,33 +11,7 @@ import * as path from 'node:path';
 import { freePort } from '../libs/temporal/dev-server';
 import { ROOT } from './support/paths';
 import { diagnostic } from './support/diagnostic';
-
-function descendants(pid: number): number[] {
-  const out = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const all: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      all.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return all;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, descendants } from './support/npm-start';
 
 function walkthroughScript(name = 'walkthrough'): string {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');

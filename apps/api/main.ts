@@ -6,13 +6,18 @@ import { Logger } from 'nestjs-pino';
 import { loadConfig } from '../../libs/config/config';
 import { AppModule } from './app.module';
 import { configureApiApp } from './configure-app';
+import { installGracefulStop } from './graceful-stop';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(cfg), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   configureApiApp(app, cfg);
-  app.enableShutdownHooks();
+  // Not Nest's enableShutdownHooks: it would close Postgres and Temporal while requests are still in flight.
+  installGracefulStop(app, app.get(Logger), {
+    delayMs: cfg.apiShutdown.delaySeconds * 1000,
+    timeoutMs: cfg.apiShutdown.timeoutSeconds * 1000,
+  });
 
   const doc = SwaggerModule.createDocument(
     app,

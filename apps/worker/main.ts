@@ -43,6 +43,9 @@ function installRuntime(cfg: AppConfig, logger: Logger): string | null {
   return null;
 }
 
+/** How long after the grace time a worker that still has not drained stops waiting (and exits 1). */
+const WORKER_SHUTDOWN_FORCE_EXTRA_SECONDS = 5;
+
 /**
  * Temporal worker host. Runs against whatever Temporal and Postgres the environment names
  * (`npm run start:worker`); `npm start` launches it next to the embedded services.
@@ -69,6 +72,13 @@ async function main(): Promise<void> {
 
   const connection = await connectWorker(temporalAddress(cfg));
   const bundle = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
+  // SIGTERM/SIGINT (the SDK's Runtime listens for them): stop polling, let running activities
+  // finish for the grace time, then cancel them (Temporal retries them on another worker), and
+  // give up waiting a little later so that the process surely ends.
+  const shutdown = {
+    shutdownGraceTime: cfg.workerShutdownGraceSeconds * 1000,
+    shutdownForceTime: (cfg.workerShutdownGraceSeconds + WORKER_SHUTDOWN_FORCE_EXTRA_SECONDS) * 1000,
+  };
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporalNamespace,
@@ -77,7 +87,7 @@ async function main(): Promise<void> {
       ? { workflowBundle: { codePath: bundle }, interceptors: { activity: activityInterceptors } }
       : { workflowsPath: require.resolve('../../workflows'), interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     activities,
-    dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
+    ...shutdown,
   });
   // Background CRM calls of each catalog CRM: on its own queue, capped per second across all workers.
   const crmWorkers = await Promise.all(
@@ -93,6 +103,7 @@ async function main(): Promise<void> {
           activities,
           dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
           maxTaskQueueActivitiesPerSecond: cfg.crmCallsPerSecond[p.key],
+          ...shutdown,
         }),
       ),
   );
@@ -110,6 +121,10 @@ async function main(): Promise<void> {
       ? null
       : await startWorkerMetricsServer({ host: cfg.workerMetricsHost, port: cfg.workerMetricsPort, sdkMetricsUrl, logger });
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves once it has drained.
+  const stopping = () =>
+    logger.log(`stop requested: no new tasks; running activities get ${cfg.workerShutdownGraceSeconds} s to finish`, 'Worker');
+  process.once('SIGTERM', stopping);
+  process.once('SIGINT', stopping);
   await Promise.all([worker.run(), ...crmWorkers.map((w) => w.run())]);
   await metrics?.close();
   await connection.close();

@@ -68,6 +68,10 @@ export interface AppConfig {
   /** Express's `trust proxy`: which proxies may name the client in `X-Forwarded-For` (false: none). */
   trustProxy: TrustProxy;
   rateLimits: RateLimitConfig;
+  /** Graceful stop of the API: `/ready` answers 503 for `delaySeconds` (still serving), then in-flight requests get `timeoutSeconds`. */
+  apiShutdown: { delaySeconds: number; timeoutSeconds: number };
+  /** Graceful stop of the worker: running activities get this long after SIGTERM before they are cancelled. */
+  workerShutdownGraceSeconds: number;
 }
 
 /** Request budgets per window (0: that limit is off); the API's throttler counts in process memory. */
@@ -161,6 +165,8 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
       requestsPerApiKey: read(SETTINGS.RATE_LIMIT_API_KEY),
       webhookResendsPerTenant: read(SETTINGS.RATE_LIMIT_WEBHOOK_RESENDS),
     },
+    apiShutdown: { delaySeconds: read(SETTINGS.API_SHUTDOWN_DELAY_SECONDS), timeoutSeconds: read(SETTINGS.API_SHUTDOWN_TIMEOUT_SECONDS) },
+    workerShutdownGraceSeconds: read(SETTINGS.WORKER_SHUTDOWN_GRACE_SECONDS),
   };
 };
 

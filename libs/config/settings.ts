@@ -198,6 +198,24 @@ export const SETTINGS = {
     fallback: 9465,
     description: "loopback port of the Temporal SDK's own Prometheus exporter (polls, task latencies, slots); the worker's `/metrics` includes what it serves",
   }),
+  API_SHUTDOWN_DELAY_SECONDS: setting(seconds(0), {
+    name: 'API_SHUTDOWN_DELAY_SECONDS',
+    fallback: 5,
+    defaultText: '`5` (`0` under `npm start`)',
+    description:
+      'on SIGTERM/SIGINT the API first answers `/ready` with 503 and keeps serving for this long (time for a load balancer to take it out of rotation), then refuses new connections',
+  }),
+  API_SHUTDOWN_TIMEOUT_SECONDS: setting(seconds(1), {
+    name: 'API_SHUTDOWN_TIMEOUT_SECONDS',
+    fallback: 20,
+    description: 'after that delay, how long requests in flight get to finish before their connections are cut and the API exits',
+  }),
+  WORKER_SHUTDOWN_GRACE_SECONDS: setting(seconds(0), {
+    name: 'WORKER_SHUTDOWN_GRACE_SECONDS',
+    fallback: 20,
+    description:
+      "on SIGTERM/SIGINT the worker stops polling and gives running activities this long to finish; then they are cancelled (Temporal retries them elsewhere) and after 5 s more the worker exits regardless",
+  }),
   LOG_LEVEL: setting(oneOf(LOG_LEVELS), { name: 'LOG_LEVEL', fallback: 'info' as LogLevelName, description: 'pino log level' }),
   LOG_FORMAT: optionalSetting(oneOf(['json', 'pretty'] as const), {
     name: 'LOG_FORMAT',

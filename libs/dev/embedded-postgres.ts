@@ -1,9 +1,33 @@
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { commandLine, processAlive } from './run-lock';
 
 export interface EmbeddedPg {
   url: string;
+  /** The postmaster. */
+  process: ChildProcess;
   stop(): Promise<void>;
+}
+
+/**
+ * A `postmaster.pid` left by a Postgres that did not stop (killed, power cut). Postgres itself
+ * takes over a lock file whose pid is gone, but not one whose pid now belongs to another process of
+ * its user (after a reboot pids are handed out again): such a file is removed here. A postmaster
+ * that really runs on this directory is left alone, and Postgres refuses to start a second one.
+ */
+function clearStalePostmasterPid(databaseDir: string, log: (line: string) => void): void {
+  const file = path.join(databaseDir, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  const cmd = Number.isInteger(pid) && pid > 0 && processAlive(pid) ? commandLine(pid) : undefined;
+  if (cmd !== undefined && cmd.includes('postgres') && cmd.includes(path.resolve(databaseDir))) return;
+  log(`removing the stale ${path.basename(file)} of a Postgres that did not stop (pid ${pid} ${cmd === undefined ? 'is gone' : 'is another process now'})`);
+  fs.rmSync(file, { force: true });
 }
 
 /** Where the embedded Postgres of `npm start` listens (also for tools that join a running one). */
@@ -42,7 +66,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     fs.mkdirSync(dataDir, { recursive: true });
     await pg.initialise();
   }
+  clearStalePostmasterPid(databaseDir, log);
   await pg.start();
+  const postmaster = (pg as unknown as { process?: ChildProcess }).process;
+  if (!postmaster) throw new Error('embedded Postgres started without a process');
   const client = pg.getPgClient();
   await client.connect();
   const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'reauth'");
@@ -50,6 +77,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   await client.end();
   return {
     url: embeddedPostgresUrl(port),
+    process: postmaster,
     stop: () => pg.stop(),
   };
 }

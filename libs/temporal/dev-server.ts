@@ -332,7 +332,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', out, out], detached: false });
   if (typeof out === 'number') fs.closeSync(out);
-  await waitForPort(port, 60_000, child);
+  try {
+    await waitForPort(port, 60_000, child);
+  } catch (err) {
+    // Not up in time: leave nothing running behind the error.
+    await stopChild(child, 2000);
+    throw err;
+  }
   if (!opts.headless) await waitForPort(uiPort, 30_000, child).catch(() => undefined);
 
   return {

@@ -34,6 +34,10 @@ export interface TestSystem {
   /** Every line any of our processes printed, for leak checks. */
   logs: string[];
   worker: ServiceProcess;
+  /** The API process (replaced by `startApi`). */
+  api: ServiceProcess;
+  /** Starts the API again (after a test stopped it) and waits until it is ready. */
+  startApi(): Promise<void>;
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +109,10 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     // reads the worker's metrics passes free ports in extraEnv).
     WORKER_METRICS_PORT: '0',
     TEMPORAL_SDK_METRICS_PORT: '0',
+    // No load balancer to wait for, and nothing to drain at teardown: stop() is quick (a test of
+    // graceful stops sets these in extraEnv).
+    API_SHUTDOWN_DELAY_SECONDS: '0',
+    WORKER_SHUTDOWN_GRACE_SECONDS: '0',
     ...opts.extraEnv,
     EGRESS_ALLOWLIST: [TEST_PEER_ALLOWLIST, opts.sandboxForCustomProviders ? `127.0.0.1:${sandboxPort}` : '', opts.extraEnv?.EGRESS_ALLOWLIST ?? '']
       .filter((entries) => entries.trim() !== '')
@@ -122,11 +130,11 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
   };
   const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
   await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
-  const api = launch('api', 'apps/api/main.js');
   const system: Partial<TestSystem> = {};
+  system.api = launch('api', 'apps/api/main.js');
   system.worker = launch('worker', 'apps/worker/main.js');
   try {
-    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, api.child);
+    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
   } catch (err) {
     console.error(logs.slice(-50).join('\n'));
     throw err;
@@ -165,6 +173,10 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
         w.child.kill('SIGKILL');
         await exited;
       }
+    },
+    async startApi() {
+      system.api = launch('api', 'apps/api/main.js');
+      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
     },
     async startWorker() {
       system.worker = launch('worker', 'apps/worker/main.js');

@@ -90,6 +90,8 @@ describe('AppConfig defaults', () => {
       temporalSdkMetricsPort: 9465,
       trustProxy: false,
       rateLimits: { windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200, webhookResendsPerTenant: 60 },
+      apiShutdown: { delaySeconds: 5, timeoutSeconds: 20 },
+      workerShutdownGraceSeconds: 20,
     };
     expect(parseAppConfig({})).toEqual(expected);
   });

@@ -1,7 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, HttpStatus } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
+import { ApiError } from '../common/api-error';
+import { ShutdownState } from './shutdown-state';
 import { TemporalHealthIndicator } from './temporal.health';
 
 @ApiTags('operations')
@@ -11,6 +13,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly temporal: TemporalHealthIndicator,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** Liveness: the process answers. */
@@ -20,11 +23,12 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Postgres answers, Temporal answers and a worker polls; 503 otherwise. */
+  /** Readiness: not stopping, Postgres answers, Temporal answers and a worker polls; 503 otherwise. */
   @Public()
   @Get('ready')
   @HealthCheck()
   ready() {
+    if (this.shutdown.stopping) throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'shutting_down', 'The API is shutting down.');
     return this.health.check([() => this.db.pingCheck('postgres', { timeout: 3000 }), () => this.temporal.check('temporal')]);
   }
 }
