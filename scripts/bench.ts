@@ -15,6 +15,7 @@
  * `--topology=dev` (default) runs on the Temporal dev server; `--topology=cluster` on a Temporal
  * server cluster.
  */
+import { formatTrace, type TraceLine, traceWorkflow } from './workflow-trace';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -182,6 +183,10 @@ async function main(): Promise<void> {
         p50Ratio: e.p50 / d.p50,
         samplesMs: { engine: samples(engine), direct: samples(direct) },
       };
+      if (label === 'c1') {
+        // Where the time of one goes: the latest run of the first lane's first integration, event by event.
+        results.traceOfOneApiTokenReauth = await traceWorkflow(sys.client, `reauth:${fixtures[0].integration.id}`);
+      }
     }
 
     // OAuth: callback → active.
@@ -267,6 +272,7 @@ async function main(): Promise<void> {
   const fl = results.refreshFleet as Record<string, number>;
   console.log(`refresh fleet (${fl.integrations}): before expiry ${(fl.refreshedBeforeExpiry * 100).toFixed(0)}%, lateness p99 ${f(fl.latenessP99Ms)} ms, early by p50 ${f(fl.earlyByP50Ms)} ms`);
   console.log(`   worker CPU ${f(fl.workerCpuSeconds)} s over ${f(fl.windowSeconds)} s, RSS ${f(fl.workerRssMiB)} MiB`);
+  console.log(`\none API-token reauthorization at c=1, from its history (offset from start, since the previous event):\n${formatTrace(results.traceOfOneApiTokenReauth as TraceLine[])}`);
   console.log(`\nfigures and samples: ${path.relative(process.cwd(), jsonFile)}\nchart: ${path.relative(process.cwd(), svgFile)}`);
 }
 
