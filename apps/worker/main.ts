@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   // SIGTERM/SIGINT (the SDK's Runtime listens for them): stop polling, let running activities
   // finish for the grace time, then cancel them (Temporal retries them on another worker), and
   // give up waiting a little later so that the process surely ends.
+  const dataConverter = createDataConverter(app.get<KeyRing>(CODEC_KEY_RING));
   const shutdown = {
     shutdownGraceTime: cfg.workerShutdownGraceSeconds * 1000,
     shutdownForceTime: (cfg.workerShutdownGraceSeconds + WORKER_SHUTDOWN_FORCE_EXTRA_SECONDS) * 1000,
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       ? { workflowBundle: { codePath: bundle }, interceptors: { activity: activityInterceptors } }
       : { workflowsPath: require.resolve('../../workflows'), interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     activities,
+    dataConverter,
     ...shutdown,
   });
   // Background CRM calls of each catalog CRM: on its own queue, capped per second across all workers.
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
           taskQueue: crmTaskQueue(cfg.taskQueue, p.key),
           interceptors: { activity: activityInterceptors },
           activities,
-          dataConverter: createDataConverter(app.get<KeyRing>(CODEC_KEY_RING)),
+          dataConverter,
           maxTaskQueueActivitiesPerSecond: cfg.crmCallsPerSecond[p.key],
           ...shutdown,
         }),
