@@ -3,12 +3,14 @@ import { IsNull } from 'typeorm';
 import { openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
 import { Alert, AuditEvent, CredentialVersion, Integration } from '../libs/db/entities';
 import type { RefreshPlan, RefreshResult, StatusChange } from '../libs/domain/refresh';
+import { refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { alertLevel, classifyRefreshError, statusMessage, type StatusReason } from '../libs/domain/status';
 import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
 import { CrmError } from '../libs/providers/errors';
 import { refreshAccessToken, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
 import { signalTokenRefresh } from '../libs/temporal/token-refresh-signal';
 import { crmFailure } from './crm.activities';
+import { alreadyRecommended, grantIdOf, REAUTH_RECOMMENDED_ALERT } from './grants.activities';
 import type { ActivityDeps } from './deps';
 import { countAttemptError, countCheck, countRefresh } from './metrics';
 import { insertAudit } from './reauthorization.activities';
@@ -63,6 +65,11 @@ export function createRefreshActivities({
         marginSeconds: cfg.refreshMarginSeconds,
         jitterSeconds: cfg.refreshJitterSeconds,
         healthCheckIntervalSeconds: cfg.healthCheckIntervalSeconds,
+        refreshTokenExpiresAt: cred.refreshTokenExpiresAt?.toISOString() ?? null,
+        reauthRecommendedBeforeSeconds: cfg.reauthRecommendedBeforeSeconds,
+        reauthRecommended: cred.refreshTokenExpiresAt
+          ? await alreadyRecommended(ds.manager, integration.id, grantIdOf(cred), cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds)
+          : false,
       };
     },
 
@@ -99,6 +106,15 @@ export function createRefreshActivities({
         countAttemptError('refresh', integration.provider);
         throw crmFailure(err);
       }
+      const rotated = Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken);
+      const rtExpiry = refreshTokenExpiry({
+        now: Date.now(),
+        hasRefreshToken: true,
+        statedExpiresAt: tokens.refreshTokenExpiresAt,
+        previousStatedExpiresAt: typeof cred.metadata.refreshTokenStatedExpiresAt === 'string' ? cred.metadata.refreshTokenStatedExpiresAt : null,
+        refreshTokenChanged: rotated,
+        idleSeconds: provider.oauth2.refreshTokenPolicy?.idleSeconds,
+      });
       // Persist first: if the refresh token rotated, the old one is already dead at the CRM.
       const stored = await ds.transaction(async (tx) => {
         const locked = await tx.findOneOrFail(Integration, { where: { id: integration.id }, lock: { mode: 'pessimistic_write' } });
@@ -121,17 +137,30 @@ export function createRefreshActivities({
               expiresAt: tokens.expiresAt,
               region: cred.region,
               baseUrl: tokens.metadata.apiBaseUrl ?? cred.baseUrl,
+              refreshTokenExpiresAt: rtExpiry.expiresAt,
             },
             reauthorizationId: null,
-            metadata: { ...cred.metadata, ...tokens.metadata, refreshId: args.refreshId, rotated: Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken) },
+            metadata: {
+              ...withoutKey(cred.metadata, 'refreshTokenStatedExpiresAt'),
+              ...tokens.metadata,
+              refreshId: args.refreshId,
+              rotated,
+              // The grant these tokens belong to (the row its code exchange wrote): revoked as one.
+              grantId: grantIdOf(cred),
+              ...(rtExpiry.statedExpiresAt ? { refreshTokenStatedExpiresAt: rtExpiry.statedExpiresAt } : {}),
+            },
           }),
         );
         await tx.update(Integration, { id: integration.id }, { credentialVersion: version, lastCheckedAt: new Date() });
+        // Using the refresh token moved its idle window: a reauthorization recommended for the old expiry is moot.
+        if (!rtExpiry.expiresAt || Date.parse(rtExpiry.expiresAt) - Date.now() > cfg.reauthRecommendedBeforeSeconds * 1000) {
+          await tx.update(Alert, { integrationId: integration.id, code: REAUTH_RECOMMENDED_ALERT, resolvedAt: IsNull() }, { resolvedAt: new Date() });
+        }
         await insertAudit(tx.getRepository(AuditEvent), {
           tenantId: integration.tenantId,
           integrationId: integration.id,
           type: 'credentials.refreshed',
-          data: { fromVersion: args.expectedVersion, toVersion: version, rotated: Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken) },
+          data: { fromVersion: args.expectedVersion, toVersion: version, rotated },
           dedupeKey: `refresh:${args.refreshId}`,
         });
         return { outcome: 'refreshed', version, expiresAt: tokens.expiresAt } as RefreshResult;
@@ -221,4 +250,9 @@ export function createRefreshActivities({
       });
     },
   };
+}
+
+function withoutKey(record: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
 }

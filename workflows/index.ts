@@ -5,3 +5,4 @@ export { tokenRefresh } from './token-refresh.workflow';
 export { webhookDelivery } from './webhook-delivery.workflow';
 export { entityResync, fullResync } from './full-resync.workflow';
 export { integrationLifecycle } from './integration-lifecycle.workflow';
+export { revokeGrant } from './revoke-grant.workflow';

@@ -56,6 +56,8 @@ export interface AppConfig {
   refreshJitterSeconds: number;
   /** How often credentials that do not expire (API tokens) are checked with who-am-I. */
   healthCheckIntervalSeconds: number;
+  /** Recommend a reauthorization (warning alert, webhook) this long before a refresh token expires by itself. */
+  reauthRecommendedBeforeSeconds: number;
   /** Port of the worker's Prometheus `/metrics` listener; 0: none. */
   workerMetricsPort: number;
   /** Listen address of the worker's `/metrics`. */
@@ -144,6 +146,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     refreshMarginSeconds: read(SETTINGS.REFRESH_MARGIN_SECONDS),
     refreshJitterSeconds: read(SETTINGS.REFRESH_JITTER_SECONDS),
     healthCheckIntervalSeconds: read(SETTINGS.HEALTH_CHECK_INTERVAL_SECONDS),
+    reauthRecommendedBeforeSeconds: read(SETTINGS.REAUTH_RECOMMENDED_BEFORE_SECONDS),
     workerMetricsPort: read(SETTINGS.WORKER_METRICS_PORT),
     workerMetricsHost: read(SETTINGS.WORKER_METRICS_HOST),
     temporalSdkMetricsPort: read(SETTINGS.TEMPORAL_SDK_METRICS_PORT),

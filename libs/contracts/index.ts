@@ -5,3 +5,4 @@ export * from './reauthorization';
 export * from './resync';
 export * from './token-refresh';
 export * from './webhook-delivery';
+export * from './revoke-grant';

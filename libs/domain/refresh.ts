@@ -21,6 +21,12 @@ export interface RefreshPlan {
   marginSeconds: number;
   jitterSeconds: number;
   healthCheckIntervalSeconds: number;
+  /** When the refresh token expires by itself (idle window or CRM policy); null/absent: not known to. */
+  refreshTokenExpiresAt?: string | null;
+  /** Recommend a reauthorization this long before that (REAUTH_RECOMMENDED_BEFORE_SECONDS). */
+  reauthRecommendedBeforeSeconds?: number;
+  /** The recommendation for this grant and expiry was raised already. */
+  reauthRecommended?: boolean;
 }
 
 export type RefreshResult =

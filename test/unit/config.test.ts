@@ -84,6 +84,7 @@ describe('AppConfig defaults', () => {
       refreshMarginSeconds: 300,
       refreshJitterSeconds: 30,
       healthCheckIntervalSeconds: 3600,
+      reauthRecommendedBeforeSeconds: 604800,
       workerMetricsPort: 9464,
       workerMetricsHost: '127.0.0.1',
       temporalSdkMetricsPort: 9465,
