@@ -41,9 +41,13 @@ export function createGrantActivities({
   egress,
   logger,
 }: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'egress' | 'logger'>) {
-  /** Revokes the grant of one credential row; marks the grant's rows `revoked` once the CRM no longer honours it. */
+  /**
+   * Revokes the grant of one credential row; once the CRM no longer honours it, every row of the
+   * grant records when (`metadata.grantRevokedAt`; the rows keep their state, which says what the
+   * engine does with them, not what the CRM does).
+   */
   async function revokeGrantOf(row: CredentialVersion, integration: Integration): Promise<GrantRevocationOutcome> {
-    if (row.state === 'revoked') return 'revoked';
+    if (typeof row.metadata?.grantRevokedAt === 'string') return 'revoked';
     if (row.state === 'active' && integration.credentialVersion === row.version && integration.status !== 'disabled') {
       // Never the grant the integration works with (a superseded row only, or any row of one being deleted).
       throw ApplicationFailure.create({ type: 'grant_in_use', message: 'the grant is the active credentials of the integration', nonRetryable: true });
@@ -66,16 +70,14 @@ export function createGrantActivities({
     }
     const grantId = grantIdOf(row);
     await ds.transaction(async (tx) => {
-      // Every version of this grant (the refreshes made from it), never the active one.
+      // Every version of this grant: the row that began it and the refreshes made from it.
       await tx
         .createQueryBuilder()
         .update(CredentialVersion)
-        .set({ state: 'revoked' })
+        .set({ metadata: () => `metadata || jsonb_build_object('grantRevokedAt', now())` })
         .where('integration_id = :integrationId', { integrationId: integration.id })
-        .andWhere(`state IN ('superseded', 'pending')`)
-        .andWhere(`(id = :grantId OR metadata->>'grantId' = :grantId)`, { grantId })
+        .andWhere(`(id::text = :grantId OR metadata->>'grantId' = :grantId)`, { grantId })
         .execute();
-      if (row.state === 'active') await tx.update(CredentialVersion, { id: row.id }, { state: 'revoked' });
       await insertGrantAudit(tx, integration, 'credentials.grant_revoked', 'succeeded', `grant-revoked:${grantId}`, {
         credentialVersion: row.version,
         crm: outcome,
@@ -126,9 +128,12 @@ export function createGrantActivities({
         select: { id: true, version: true, metadata: true },
         order: { version: 'DESC' },
       });
-      // The newest row of each grant holds its live refresh token (rotations included).
+      // The newest row of each grant not revoked yet holds its live refresh token (rotations included).
       const newest = new Map<string, string>();
-      for (const row of rows) if (!newest.has(grantIdOf(row as CredentialVersion))) newest.set(grantIdOf(row as CredentialVersion), row.id);
+      for (const row of rows) {
+        const grantId = grantIdOf(row as CredentialVersion);
+        if (!newest.has(grantId) && typeof row.metadata?.grantRevokedAt !== 'string') newest.set(grantId, row.id);
+      }
       let revoked = 0;
       let failed = 0;
       let transient: unknown = null;
