@@ -389,17 +389,18 @@ export async function revokeRefreshToken(
       break;
   }
   let res: Response;
-  let body: unknown = null;
+  let text: string;
   try {
     res = await egress.fetch(url, init);
-    const text = await res.text();
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      body = null;
-    }
+    text = await res.text();
   } catch (err) {
     throw requestFailure(err, 'token URL');
+  }
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null; // not JSON: judged by status alone
   }
   if (isTransientStatus(res.status)) throw new CrmError('transient', `the revocation endpoint answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
   const error = (body as { error?: unknown } | null)?.error;
