@@ -173,7 +173,7 @@ export function createGrantActivities({
         if (!cred.refreshTokenExpiresAt) return { raised: false };
         const expiresAt = cred.refreshTokenExpiresAt.toISOString();
         if (reauthRecommendedAt(expiresAt, cfg.reauthRecommendedBeforeSeconds) > Date.now()) return { raised: false };
-        if (await alreadyRecommended(tx, integration.id, grantIdOf(cred), expiresAt, cfg.reauthRecommendedBeforeSeconds)) return { raised: false };
+        if (await alreadyRecommended(tx, integration.tenantId, integration.id, grantIdOf(cred), expiresAt, cfg.reauthRecommendedBeforeSeconds)) return { raised: false };
         const providerName = (await providers.resolve(integration.tenantId, integration.provider))?.name ?? integration.provider;
         const open = await tx.findOne(Alert, { where: { integrationId: integration.id, resolvedAt: IsNull() } });
         if (!open) {
@@ -201,10 +201,17 @@ export function createGrantActivities({
  * refresh moved by more than the warning period is a new expiry worth a new warning; the same
  * expiry, stated again a second later, is not.
  */
-export async function alreadyRecommended(tx: EntityManager, integrationId: string, grantId: string, expiresAt: string, beforeSeconds: number): Promise<boolean> {
+export async function alreadyRecommended(
+  tx: EntityManager,
+  tenantId: string,
+  integrationId: string,
+  grantId: string,
+  expiresAt: string,
+  beforeSeconds: number,
+): Promise<boolean> {
   const previous = await tx
     .createQueryBuilder(AuditEvent, 'a')
-    .where('a.integration_id = :integrationId', { integrationId })
+    .where('a.tenant_id = :tenantId AND a.integration_id = :integrationId', { tenantId, integrationId })
     .andWhere(`a.type = 'integration.reauthorization_recommended'`)
     .andWhere(`a.data->>'grantId' = :grantId`, { grantId })
     .getMany();

@@ -3,7 +3,7 @@ import { IsNull } from 'typeorm';
 import { openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
 import { Alert, AuditEvent, CredentialVersion, Integration } from '../libs/db/entities';
 import type { RefreshPlan, RefreshResult, StatusChange } from '../libs/domain/refresh';
-import { refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
+import { reauthRecommendedAt, refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { alertLevel, classifyRefreshError, statusMessage, type StatusReason } from '../libs/domain/status';
 import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
 import { CrmError } from '../libs/providers/errors';
@@ -67,9 +67,11 @@ export function createRefreshActivities({
         healthCheckIntervalSeconds: cfg.healthCheckIntervalSeconds,
         refreshTokenExpiresAt: cred.refreshTokenExpiresAt?.toISOString() ?? null,
         reauthRecommendedBeforeSeconds: cfg.reauthRecommendedBeforeSeconds,
-        reauthRecommended: cred.refreshTokenExpiresAt
-          ? await alreadyRecommended(ds.manager, integration.id, grantIdOf(cred), cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds)
-          : false,
+        // Looked up only once the warning period has begun (before it, nothing can have been raised for this expiry).
+        reauthRecommended:
+          cred.refreshTokenExpiresAt && reauthRecommendedAt(cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds) <= Date.now()
+            ? await alreadyRecommended(ds.manager, integration.tenantId, integration.id, grantIdOf(cred), cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds)
+            : false,
       };
     },
 

@@ -15,6 +15,7 @@ const ALL_EVENTS = [
   'integrated_account:reauthorized',
   'integrated_account:reauthorization_failed',
   'integrated_account:status_changed',
+  'integrated_account:reauthorization_recommended',
   'integrated_account:disabled',
   'integrated_account:enabled',
   'integrated_account:deleted',
