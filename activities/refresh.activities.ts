@@ -31,6 +31,12 @@ export function createRefreshActivities({
   logger,
   egress,
 }: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'temporal' | 'logger' | 'egress'>) {
+  /** Whether the integration moved on from `version` (a swap) while a CRM call on it was under way. */
+  async function supersededSince(integrationId: string, version: number): Promise<boolean> {
+    const now = await ds.getRepository(Integration).findOne({ where: { id: integrationId } });
+    return now !== null && now.credentialVersion !== version;
+  }
+
   return {
     /** New active credentials: (re)start the integration's refresh / health-check workflow. */
     async credentialsChanged(args: { tenantId: string; integrationId: string }): Promise<void> {
@@ -104,7 +110,11 @@ export function createRefreshActivities({
         tokens = await refreshAccessToken(egress.forProvider(provider), provider.oauth2, app, secret.refreshToken, cred.region);
       } catch (err) {
         const verdict = err instanceof CrmError ? classifyRefreshError({ kind: err.kind, description: err.remoteDescription }) : null;
-        if (verdict) return countRefresh(integration.provider, { outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: (err as Error).message });
+        if (verdict) {
+          // A reauthorization swapped newer credentials in meanwhile (and revoked this grant): not this integration's failure.
+          if (await supersededSince(integration.id, args.expectedVersion)) return countRefresh(integration.provider, { outcome: 'superseded' });
+          return countRefresh(integration.provider, { outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: (err as Error).message });
+        }
         countAttemptError('refresh', integration.provider);
         throw crmFailure(err);
       }
@@ -197,6 +207,7 @@ export function createRefreshActivities({
           const expired = cred.expiresAt && cred.expiresAt.getTime() <= Date.now();
           const verdict = classifyRefreshError({ kind: err.kind, description: err.remoteDescription });
           if (verdict && !(expired && err.kind === 'invalid_credentials')) {
+            if (await supersededSince(integration.id, args.expectedVersion)) return counted({ outcome: 'superseded' });
             return counted({ outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: err.message });
           }
         }
