@@ -26,7 +26,7 @@ export function createCredentialsActivities({ dataSource: ds, credentialsKeyRing
       credentials?: NewCredentials;
       pendingCredentialId?: string;
       addRequiredScopes?: string[];
-    }): Promise<{ version: number; alreadySwapped: boolean; previousStatus: string }> {
+    }): Promise<{ version: number; alreadySwapped: boolean; previousStatus: string; supersededCredentialId?: string | null }> {
       const swapped = await ds.transaction(async (tx) => {
         const integration = await tx.findOne(Integration, {
           where: { id: args.integrationId, tenantId: args.tenantId },
@@ -38,9 +38,17 @@ export function createCredentialsActivities({ dataSource: ds, credentialsKeyRing
         const done = await tx.findOne(CredentialVersion, { where: { reauthorizationId: args.reauthorizationId, state: Not('pending') } });
         if (done && done.version !== null && done.state !== 'revoked') {
           const audit = await tx.findOne(AuditEvent, { where: { dedupeKey: `reauth:${args.reauthorizationId}:swapped` } });
-          return { version: done.version, alreadySwapped: true, previousStatus: String(audit?.data?.previousStatus ?? 'active') };
+          const superseded = audit?.data?.supersededCredentialId;
+          return {
+            version: done.version,
+            alreadySwapped: true,
+            previousStatus: String(audit?.data?.previousStatus ?? 'active'),
+            supersededCredentialId: typeof superseded === 'string' ? superseded : null,
+          };
         }
 
+        // The credentials this swap supersedes: their grant is revoked at the CRM afterwards (by id; no token leaves here).
+        const previous = integration.credentialVersion === null ? null : await tx.findOne(CredentialVersion, { where: { integrationId: integration.id, state: 'active' } });
         const version = await supersedeActiveVersion(tx, integration.id);
 
         let region: string | null;
@@ -87,10 +95,16 @@ export function createCredentialsActivities({ dataSource: ds, credentialsKeyRing
           tenantId: args.tenantId,
           integrationId: integration.id,
           type: 'credentials.swapped',
-          data: { reauthorizationId: args.reauthorizationId, fromVersion: integration.credentialVersion, toVersion: version, previousStatus },
+          data: {
+            reauthorizationId: args.reauthorizationId,
+            fromVersion: integration.credentialVersion,
+            toVersion: version,
+            previousStatus,
+            supersededCredentialId: previous?.id ?? null,
+          },
           dedupeKey: `reauth:${args.reauthorizationId}:swapped`,
         });
-        return { version, alreadySwapped: false, previousStatus };
+        return { version, alreadySwapped: false, previousStatus, supersededCredentialId: previous?.id ?? null };
       });
       // The success of a reauthorization is recorded by this transaction: counted once, not on a retry that finds it done.
       if (!swapped.alreadySwapped) await countReauthorizationFinished(ds, args.reauthorizationId);

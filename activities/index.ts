@@ -1,6 +1,7 @@
 import { createCredentialsActivities } from './credentials.activities';
 import { createCrmActivities } from './crm.activities';
 import type { ActivityDeps } from './deps';
+import { createGrantActivities } from './grants.activities';
 import { createLifecycleActivities } from './lifecycle.activities';
 import { createOAuthActivities } from './oauth.activities';
 import { createReauthorizationActivities } from './reauthorization.activities';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhooksActivities(deps),
     ...createResyncActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createGrantActivities(deps),
   };
 }
 

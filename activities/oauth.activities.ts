@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { AppConfig } from '../libs/config/config';
 import { hashState, oauthAttemptAad, type SealedAttempt } from '../libs/crypto/oauth-attempt';
 import { openCredentialSecret, sealedCredentialRow } from '../libs/db/credential-store';
+import { refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import { type CrmIdentity, ERROR_MESSAGES } from '../libs/domain/reauthorization';
 import type { OAuth2Definition } from '../libs/providers/catalog';
@@ -105,6 +106,14 @@ export function createOAuthActivities({
       } catch (err) {
         throw crmFailure(err);
       }
+      const rtExpiry = refreshTokenExpiry({
+        now: Date.now(),
+        hasRefreshToken: Boolean(tokens.refreshToken),
+        statedExpiresAt: tokens.refreshTokenExpiresAt,
+        previousStatedExpiresAt: null,
+        refreshTokenChanged: true,
+        idleSeconds: def.refreshTokenPolicy?.idleSeconds,
+      });
       const pending = await ds.transaction(async (tx) => {
         const again = await tx.findOne(CredentialVersion, { where: { reauthorizationId: row.id, attempt: args.attempt } });
         if (again) return again;
@@ -120,10 +129,15 @@ export function createOAuthActivities({
               expiresAt: tokens.expiresAt,
               region: tokens.metadata.region ?? null,
               baseUrl: tokens.metadata.apiBaseUrl ?? null,
+              refreshTokenExpiresAt: rtExpiry.expiresAt,
             },
             reauthorizationId: row.id,
             attempt: args.attempt,
-            metadata: { ...tokens.metadata, scopesReported: tokens.grantedScopes !== null },
+            metadata: {
+              ...tokens.metadata,
+              scopesReported: tokens.grantedScopes !== null,
+              ...(rtExpiry.statedExpiresAt ? { refreshTokenStatedExpiresAt: rtExpiry.statedExpiresAt } : {}),
+            },
           }),
         );
       });

@@ -3,6 +3,7 @@ import { IsNull } from 'typeorm';
 import { openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
 import { Alert, AuditEvent, CredentialVersion, Integration } from '../libs/db/entities';
 import type { RefreshPlan, RefreshResult, StatusChange } from '../libs/domain/refresh';
+import { reauthRecommendedAt, refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { alertLevel, classifyRefreshError, statusMessage, type StatusReason } from '../libs/domain/status';
 import { whoAmIWithApiToken } from '../libs/providers/api-token-client';
 import { CrmError } from '../libs/providers/errors';
@@ -10,6 +11,7 @@ import { refreshAccessToken, whoAmIWithAccessToken } from '../libs/providers/oau
 import { crmTaskQueue } from '../libs/temporal/crm-task-queues';
 import { signalTokenRefresh } from '../libs/temporal/token-refresh-signal';
 import { crmFailure } from './crm.activities';
+import { alreadyRecommended, grantIdOf, REAUTH_RECOMMENDED_ALERT } from './grants.activities';
 import type { ActivityDeps } from './deps';
 import { countAttemptError, countCheck, countRefresh } from './metrics';
 import { insertAudit } from './reauthorization.activities';
@@ -30,6 +32,12 @@ export function createRefreshActivities({
   logger,
   egress,
 }: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'temporal' | 'logger' | 'egress'>) {
+  /** Whether the integration moved on from `version` (a swap) while a CRM call on it was under way. */
+  async function supersededSince(integrationId: string, version: number): Promise<boolean> {
+    const now = await ds.getRepository(Integration).findOne({ where: { id: integrationId } });
+    return now !== null && now.credentialVersion !== version;
+  }
+
   return {
     /** New active credentials: (re)start the integration's refresh / health-check workflow. */
     async credentialsChanged(args: { tenantId: string; integrationId: string }): Promise<void> {
@@ -65,6 +73,13 @@ export function createRefreshActivities({
         jitterSeconds: cfg.refreshJitterSeconds,
         healthCheckIntervalSeconds: cfg.healthCheckIntervalSeconds,
         crmTaskQueue: providers.isBuiltIn(integration.provider) && cfg.crmCallsPerSecond[integration.provider] ? crmTaskQueue(cfg.taskQueue, integration.provider) : null,
+        refreshTokenExpiresAt: cred.refreshTokenExpiresAt?.toISOString() ?? null,
+        reauthRecommendedBeforeSeconds: cfg.reauthRecommendedBeforeSeconds,
+        // Looked up only once the warning period has begun (before it, nothing can have been raised for this expiry).
+        reauthRecommended:
+          cred.refreshTokenExpiresAt && reauthRecommendedAt(cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds) <= Date.now()
+            ? await alreadyRecommended(ds.manager, integration.tenantId, integration.id, grantIdOf(cred), cred.refreshTokenExpiresAt.toISOString(), cfg.reauthRecommendedBeforeSeconds)
+            : false,
       };
     },
 
@@ -97,10 +112,23 @@ export function createRefreshActivities({
         tokens = await refreshAccessToken(egress.forProvider(provider), provider.oauth2, app, secret.refreshToken, cred.region);
       } catch (err) {
         const verdict = err instanceof CrmError ? classifyRefreshError({ kind: err.kind, description: err.remoteDescription }) : null;
-        if (verdict) return countRefresh(integration.provider, { outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: (err as Error).message });
+        if (verdict) {
+          // A reauthorization swapped newer credentials in meanwhile (and revoked this grant): not this integration's failure.
+          if (await supersededSince(integration.id, args.expectedVersion)) return countRefresh(integration.provider, { outcome: 'superseded' });
+          return countRefresh(integration.provider, { outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: (err as Error).message });
+        }
         countAttemptError('refresh', integration.provider);
         throw crmFailure(err);
       }
+      const rotated = Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken);
+      const rtExpiry = refreshTokenExpiry({
+        now: Date.now(),
+        hasRefreshToken: true,
+        statedExpiresAt: tokens.refreshTokenExpiresAt,
+        previousStatedExpiresAt: typeof cred.metadata.refreshTokenStatedExpiresAt === 'string' ? cred.metadata.refreshTokenStatedExpiresAt : null,
+        refreshTokenChanged: rotated,
+        idleSeconds: provider.oauth2.refreshTokenPolicy?.idleSeconds,
+      });
       // Persist first: if the refresh token rotated, the old one is already dead at the CRM.
       const stored = await ds.transaction(async (tx) => {
         const locked = await tx.findOneOrFail(Integration, { where: { id: integration.id }, lock: { mode: 'pessimistic_write' } });
@@ -123,17 +151,30 @@ export function createRefreshActivities({
               expiresAt: tokens.expiresAt,
               region: cred.region,
               baseUrl: tokens.metadata.apiBaseUrl ?? cred.baseUrl,
+              refreshTokenExpiresAt: rtExpiry.expiresAt,
             },
             reauthorizationId: null,
-            metadata: { ...cred.metadata, ...tokens.metadata, refreshId: args.refreshId, rotated: Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken) },
+            metadata: {
+              ...withoutKey(cred.metadata, 'refreshTokenStatedExpiresAt'),
+              ...tokens.metadata,
+              refreshId: args.refreshId,
+              rotated,
+              // The grant these tokens belong to (the row its code exchange wrote): revoked as one.
+              grantId: grantIdOf(cred),
+              ...(rtExpiry.statedExpiresAt ? { refreshTokenStatedExpiresAt: rtExpiry.statedExpiresAt } : {}),
+            },
           }),
         );
         await tx.update(Integration, { id: integration.id }, { credentialVersion: version, lastCheckedAt: new Date() });
+        // Using the refresh token moved its idle window: a reauthorization recommended for the old expiry is moot.
+        if (!rtExpiry.expiresAt || Date.parse(rtExpiry.expiresAt) - Date.now() > cfg.reauthRecommendedBeforeSeconds * 1000) {
+          await tx.update(Alert, { integrationId: integration.id, code: REAUTH_RECOMMENDED_ALERT, resolvedAt: IsNull() }, { resolvedAt: new Date() });
+        }
         await insertAudit(tx.getRepository(AuditEvent), {
           tenantId: integration.tenantId,
           integrationId: integration.id,
           type: 'credentials.refreshed',
-          data: { fromVersion: args.expectedVersion, toVersion: version, rotated: Boolean(tokens.refreshToken && tokens.refreshToken !== secret.refreshToken) },
+          data: { fromVersion: args.expectedVersion, toVersion: version, rotated },
           dedupeKey: `refresh:${args.refreshId}`,
         });
         return { outcome: 'refreshed', version, expiresAt: tokens.expiresAt } as RefreshResult;
@@ -168,6 +209,7 @@ export function createRefreshActivities({
           const expired = cred.expiresAt && cred.expiresAt.getTime() <= Date.now();
           const verdict = classifyRefreshError({ kind: err.kind, description: err.remoteDescription });
           if (verdict && !(expired && err.kind === 'invalid_credentials')) {
+            if (await supersededSince(integration.id, args.expectedVersion)) return counted({ outcome: 'superseded' });
             return counted({ outcome: 'failed', status: verdict.status, reason: verdict.reason, detail: err.message });
           }
         }
@@ -223,4 +265,9 @@ export function createRefreshActivities({
       });
     },
   };
+}
+
+function withoutKey(record: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
 }

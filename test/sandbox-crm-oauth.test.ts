@@ -774,6 +774,102 @@ describe('sandbox-crm OAuth shapes', () => {
     assert.equal((await http('POST', '/admin/oauth/revoke', { json: { accessToken: 'sbx_at_nope' } })).status, 404);
   });
 
+  /** One user's grants to one app, as the sandbox reports them. */
+  async function liveGrants(client: Client, userId: string): Promise<string[]> {
+    const { data } = await admin<{ data: Array<{ familyId: string; live: boolean }> }>(
+      'GET',
+      `/admin/oauth/grants?clientId=${encodeURIComponent(client.clientId)}&userId=${encodeURIComponent(userId)}`,
+    );
+    return data.filter((grant) => grant.live).map((grant) => grant.familyId);
+  }
+
+  /** Approves and redeems one authorization: a new grant of `userId` to `client`. */
+  async function newGrant(provider: Provider, client: Client, userId: string): Promise<{ access_token: string; refresh_token: string }> {
+    const { verifier, challenge } = pkce();
+    const code = (await approve(authorizeUrl(provider, client, { challenge }), userId)).searchParams.get('code')!;
+    const tokens = await exchangeCode(provider, client, code, verifier);
+    assert.equal(tokens.status, 200, tokens.text);
+    assert.ok(tokens.json.refresh_token, tokens.text);
+    return tokens.json;
+  }
+
+  test('Salesforce: the 6th approval of one user for one app revokes the oldest (5 stay live)', async () => {
+    const { user } = await createAccount();
+    const client = await createClient('salesforce');
+    const other = await createClient('salesforce');
+    const grants = [];
+    for (let n = 0; n < 5; n++) grants.push(await newGrant('salesforce', client, user.id));
+    await newGrant('salesforce', other, user.id); // another app: its own count
+    assert.equal((await liveGrants(client, user.id)).length, 5);
+    assert.equal((await refresh('salesforce', client, grants[0].refresh_token)).status, 200, 'five approvals are fine');
+
+    grants.push(await newGrant('salesforce', client, user.id));
+    assert.equal((await liveGrants(client, user.id)).length, 5);
+    const oldest = await refresh('salesforce', client, grants[0].refresh_token);
+    assert.equal(oldest.status, 400);
+    assert.equal(oldest.json.error, 'invalid_grant');
+    assert.equal((await whoAmI('salesforce', grants[0].access_token)).status, 401, 'its access tokens go too');
+    assert.equal((await refresh('salesforce', client, grants[1].refresh_token)).status, 200, 'the second oldest lives');
+    assert.equal((await liveGrants(other, user.id)).length, 1);
+    assert.equal((await admin<{ grantLimitRevocations: number }>('GET', '/admin/oauth/stats')).grantLimitRevocations, 1);
+  });
+
+  test('Zoho: the 21st refresh token of one user for one client deletes the oldest; the limit can be lowered', async () => {
+    const { user } = await createAccount();
+    const client = await createClient('zoho');
+    const grants = [];
+    for (let n = 0; n < 21; n++) grants.push(await newGrant('zoho', client, user.id));
+    assert.equal((await liveGrants(client, user.id)).length, 20);
+    assert.equal((await refresh('zoho', client, grants[0].refresh_token)).json.error, 'invalid_code');
+    assert.ok((await refresh('zoho', client, grants[1].refresh_token)).json.access_token);
+
+    await admin('POST', '/admin/oauth/settings', { zohoMaxRefreshTokensPerUser: 2 });
+    grants.push(await newGrant('zoho', client, user.id));
+    assert.equal((await liveGrants(client, user.id)).length, 2, 'one new grant brings it down to the lowered limit');
+    assert.ok((await refresh('zoho', client, grants[21].refresh_token)).json.access_token);
+    assert.ok((await refresh('zoho', client, grants[20].refresh_token)).json.access_token);
+    assert.equal((await refresh('zoho', client, grants[19].refresh_token)).json.error, 'invalid_code');
+  });
+
+  test('revocation endpoints end a grant: HubSpot DELETE, Salesforce POST revoke, Zoho POST revoke?token=', async () => {
+    const { user } = await createAccount();
+    for (const provider of ['hubspot', 'salesforce', 'zoho'] as const) {
+      const client = await createClient(provider);
+      const kept = await newGrant(provider, client, user.id);
+      const gone = await newGrant(provider, client, user.id);
+      const revoke =
+        provider === 'hubspot'
+          ? await http('DELETE', `/hubspot/oauth/v1/refresh-tokens/${gone.refresh_token}`)
+          : provider === 'salesforce'
+            ? await http('POST', '/salesforce/services/oauth2/revoke', { form: { token: gone.refresh_token } })
+            : await http('POST', `/zoho/us/accounts/oauth/v2/token/revoke?token=${gone.refresh_token}`);
+      assert.ok(revoke.status === 200 || revoke.status === 204, `${provider}: ${revoke.status} ${revoke.text}`);
+      assert.deepEqual((await liveGrants(client, user.id)).length, 1, provider);
+      assert.equal((await refresh(provider, client, kept.refresh_token)).status, 200, provider);
+    }
+    assert.equal((await admin<{ revocations: number }>('GET', '/admin/oauth/stats')).revocations, 3);
+    // Revoking again ends nothing more, in each shape's own words.
+    assert.equal((await http('POST', '/salesforce/services/oauth2/revoke', { form: { token: 'sbx_rt_unknown' } })).status, 400);
+    assert.equal((await http('DELETE', '/hubspot/oauth/v1/refresh-tokens/sbx_rt_unknown')).status, 404);
+    assert.equal((await http('POST', '/zoho/us/accounts/oauth/v2/token/revoke?token=sbx_rt_unknown')).json.error, 'invalid_token');
+  });
+
+  test('refresh token TTL: Salesforce states refresh_token_expires_in; an expired refresh token is invalid_grant', async () => {
+    const { user } = await createAccount();
+    await admin('POST', '/admin/oauth/settings', { refreshTokenTtlSeconds: 2 });
+    const client = await createClient('salesforce');
+    const tokens = await newGrant('salesforce', client, user.id);
+    assert.ok((tokens as unknown as { refresh_token_expires_in: number }).refresh_token_expires_in <= 2);
+    assert.equal((await refresh('salesforce', client, tokens.refresh_token)).status, 200);
+    await new Promise((r) => setTimeout(r, 2100));
+    const expired = await refresh('salesforce', client, tokens.refresh_token);
+    assert.equal(expired.status, 400);
+    assert.equal(expired.json.error, 'invalid_grant');
+    assert.deepEqual(await liveGrants(client, user.id), []);
+    await admin('POST', '/admin/oauth/settings', { refreshTokenTtlSeconds: null });
+    assert.equal((await newGrant('salesforce', client, user.id) as unknown as Record<string, unknown>).refresh_token_expires_in, undefined);
+  });
+
   test('OAuth traffic is counted in request stats (tokens masked) and subject to injected faults', async () => {
     const { user } = await createAccount();
     const client = await createClient('hubspot');

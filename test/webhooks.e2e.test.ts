@@ -15,6 +15,7 @@ const ALL_EVENTS = [
   'integrated_account:reauthorized',
   'integrated_account:reauthorization_failed',
   'integrated_account:status_changed',
+  'integrated_account:reauthorization_recommended',
   'integrated_account:disabled',
   'integrated_account:enabled',
   'integrated_account:deleted',
@@ -215,7 +216,8 @@ describe('webhooks', () => {
     assert.equal(account.reauthorization, null);
     // No secret: neither the old nor the new token, nor anything sealed.
     for (const token of tokens) assert.equal(got.raw.includes(token), false, 'a token leaked into the webhook body');
-    assert.equal(/apiToken|accessToken|refreshToken|ciphertext|whsec_/.test(got.raw), false);
+    // (`refreshTokenExpiresAt` is an instant the integration object shows, not a token.)
+    assert.equal(/apiToken|accessToken|refreshToken(?!ExpiresAt)|ciphertext|whsec_/.test(got.raw), false);
 
     // The delivery log shows it delivered at the first attempt.
     const log = await waitFor('delivery log', async () => {

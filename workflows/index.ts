@@ -6,3 +6,4 @@ export { webhookDelivery } from './webhook-delivery.workflow';
 export { entityResync, fullResync } from './full-resync.workflow';
 export { integrationLifecycle } from './integration-lifecycle.workflow';
 export { webhookReplay } from './webhook-replay.workflow';
+export { revokeGrant } from './revoke-grant.workflow';

@@ -1,4 +1,4 @@
-import { isCancellation, log, proxyActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, log, patched, proxyActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { IntegrationLifecycleInput, IntegrationLifecycleResult, LifecycleStep } from '../libs/contracts';
 import type { RefreshResult } from '../libs/domain/refresh';
 import { refreshMarginMs } from '../libs/domain/refresh-schedule';
@@ -80,11 +80,28 @@ async function remove(step: LifecycleStep): Promise<IntegrationLifecycleResult> 
     // Whatever still runs finds no integration and stops (a refresh plan says it no longer exists).
     log.warn('could not terminate every workflow of the integration', { error: (err as Error)?.message });
   }
+  // Its grants at the CRM go too, while the tokens to name them still exist (a few quick tries:
+  // the deletion does not wait for a CRM that is down, it records the failure instead).
+  if (patched('revoke-grant-on-delete')) await revokeGrants(step);
   // The payload is the integration as it was; receivers hear of the deletion once it is done.
   const event = await recordEvent({ tenantId: step.tenantId, type: 'integrated_account:deleted', integrationId: step.integrationId });
   const destroyed = await bookkeeping.destroyIntegration(step);
   await deliverEvent(event);
   return { outcome: destroyed.found ? 'done' : 'not_found' };
+}
+
+/**
+ * Revokes the deleted integration's grants at the CRM (active and not yet revoked superseded ones).
+ * Never stops the deletion: what could not be revoked is in the audit trail.
+ */
+async function revokeGrants(step: LifecycleStep): Promise<void> {
+  try {
+    const done = await crmWhileUserWaits.revokeIntegrationGrants({ tenantId: step.tenantId, integrationId: step.integrationId });
+    if (done.failed) log.warn('some grants of the deleted integration could not be revoked', { failed: done.failed });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('could not revoke the grants of the deleted integration', { error: (err as Error)?.message });
+  }
 }
 
 /** The open reauthorization, the token refresh and a running re-sync, side by side. */

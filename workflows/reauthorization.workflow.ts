@@ -1,12 +1,16 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
   log,
+  ParentClosePolicy,
   patched,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
+  WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
@@ -15,6 +19,7 @@ import {
   cancelUpdate,
   type OAuthCallbackPayload,
   oauthCallbackSignal,
+  revokeGrantWorkflowId,
   statusQuery,
   submitApiTokenUpdate,
 } from '../libs/contracts';
@@ -34,6 +39,7 @@ import { bookkeeping, bookkeepingInTask, crmWhileUserWaits, crmWhileUserWaitsInT
 import { emitEvent } from './events';
 import { reauthFailure, TERMINAL_OAUTH_ERRORS, toReauthError } from './failures';
 import { startResyncAfterReauthorization } from './hooks/resync';
+import { revokeGrant } from './revoke-grant.workflow';
 import { reauthorizationPhaseTags, tagWorkflow } from './search-attributes';
 
 /**
@@ -80,6 +86,8 @@ class Reauthorization {
   private readonly oauthCallbacks: OAuthCallbackPayload[] = [];
   /** The integration's status before the swap: a recovery from degraded/blocked is announced. */
   private previousStatus = 'active';
+  /** The credential row the swap superseded (its grant is revoked at the CRM afterwards), if any. */
+  private supersededCredentialId: string | null = null;
   private started = false;
   /**
    * How the steps a person waits on run: as local activities inside the workflow task (since patch
@@ -269,6 +277,7 @@ class Reauthorization {
     });
     this.status.credentialVersion = swapped.version;
     this.previousStatus = swapped.previousStatus;
+    this.supersededCredentialId = swapped.supersededCredentialId ?? null;
     this.status.error = null;
     this.setPhase('completed', 'succeeded');
   }
@@ -320,11 +329,35 @@ class Reauthorization {
       await Promise.all([
         bookkeeping.credentialsChanged({ tenantId, integrationId }),
         emitEvent({ tenantId, type: 'integrated_account:reauthorized', integrationId, reason: this.input.reason ?? undefined }),
+        // Runs that began before grants were revoked keep their recorded commands.
+        ...(patched('revoke-superseded-grant') ? [this.revokeSupersededGrant()] : []),
       ]);
       // A recovery is announced too, so receivers are not left with a stale error.
       if (this.previousStatus !== 'active') await emitEvent({ tenantId, type: 'integrated_account:status_changed', integrationId });
     } else if (this.status.outcome === 'failed' || this.status.outcome === 'expired') {
       await emitEvent({ tenantId, type: 'integrated_account:reauthorization_failed', integrationId, reason: this.status.error?.code });
+    }
+  }
+
+  /**
+   * The superseded credentials' grant is revoked at the CRM by a `revokeGrant` workflow of its own
+   * (abandoned: this run does not wait for the CRM, and a failing revocation never fails it). The
+   * child gets the credential row's id, never a token.
+   */
+  private async revokeSupersededGrant(): Promise<void> {
+    if (this.input.authType !== 'oauth2' || !this.supersededCredentialId) return;
+    const credentialId = this.supersededCredentialId;
+    try {
+      await startChild(revokeGrant, {
+        workflowId: revokeGrantWorkflowId(credentialId),
+        args: [{ tenantId: this.input.tenantId, integrationId: this.input.integrationId, provider: this.input.provider, credentialId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `Revoke the superseded ${this.integration?.providerName ?? this.input.provider} grant of integration ${this.input.integrationId}`,
+      });
+    } catch (err) {
+      // Already started (a retried task), or not startable: either way the reauthorization stands.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) log.warn('could not start the revocation of the superseded grant', { error: (err as Error)?.message });
     }
   }
 

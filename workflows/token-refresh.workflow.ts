@@ -8,6 +8,7 @@ import {
   type TokenRefreshWorkflow,
 } from '../libs/contracts';
 import { nextRunAt } from '../libs/domain/refresh-schedule';
+import { reauthRecommendedAt } from '../libs/domain/refresh-token-expiry';
 import type { RefreshPlan, RefreshResult } from '../libs/domain/refresh';
 import {
   tokenRefreshParkedDetails,
@@ -36,6 +37,24 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
   setHandler(credentialsUpdatedSignal, () => void (requests.credentialsUpdated = true));
   setHandler(refreshStateQuery, () => state);
   const woken = () => requests.credentialsUpdated || requests.refreshNow;
+  // Runs that began before refresh-token expiry was watched keep their recorded commands.
+  const recommendsReauthorization = patched('reauth-recommended');
+
+  /**
+   * When the refresh token expires by itself soon: recommend a reauthorization once (warning alert,
+   * `integrated_account:reauthorization_recommended`). Answers when to wake up for it, or null.
+   */
+  const recommendIfDue = async (plan: RefreshPlan, version: number): Promise<number | null> => {
+    if (!recommendsReauthorization || !plan.refreshTokenExpiresAt || plan.reauthRecommended || plan.reauthRecommendedBeforeSeconds === undefined) return null;
+    const at = reauthRecommendedAt(plan.refreshTokenExpiresAt, plan.reauthRecommendedBeforeSeconds);
+    if (at > Date.now()) return at;
+    const { raised } = await bookkeeping.recommendReauthorization({ integrationId: input.integrationId, expectedVersion: version });
+    if (raised) {
+      log.info('reauthorization recommended', { refreshTokenExpiresAt: plan.refreshTokenExpiresAt });
+      await emitEvent({ tenantId: input.tenantId, type: 'integrated_account:reauthorization_recommended', integrationId: input.integrationId, reason: 'refresh_token_expiring' });
+    }
+    return null;
+  };
 
   /** One refresh-and-check round on credential version `version`. */
   const refreshAndCheck = async (plan: RefreshPlan, version: number): Promise<void> => {
@@ -83,11 +102,14 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       if (version !== null) await refreshAndCheck(plan, version);
       continue;
     }
+    const recommendAt = await recommendIfDue(plan, version);
     const due = nextRunAt(plan, Date.now(), Math.random());
     state.nextRunAt = new Date(due).toISOString();
     setCurrentDetails(tokenRefreshWaitingDetails(plan.refreshable && Boolean(plan.expiresAt), due, Date.now(), plan.status, plan.statusReason));
-    await condition(woken, Math.max(0, due - Date.now()));
+    await condition(woken, Math.max(0, (recommendAt !== null ? Math.min(due, recommendAt) : due) - Date.now()));
     if (requests.credentialsUpdated) continue;
+    // Woken to recommend a reauthorization, before the round is due: plan again (which raises it).
+    if (!requests.refreshNow && recommendAt !== null && Date.now() < due) continue;
     requests.refreshNow = false;
     await refreshAndCheck(plan, version);
     if (workflowInfo().continueAsNewSuggested) break;

@@ -59,6 +59,8 @@ export interface AppConfig {
   healthCheckIntervalSeconds: number;
   /** Most background CRM calls started per second, per catalog CRM (its own task queue). */
   crmCallsPerSecond: Record<string, number>;
+  /** Recommend a reauthorization (warning alert, webhook) this long before a refresh token expires by itself. */
+  reauthRecommendedBeforeSeconds: number;
   /** Port of the worker's Prometheus `/metrics` listener; 0: none. */
   workerMetricsPort: number;
   /** Listen address of the worker's `/metrics`. */
@@ -154,6 +156,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     refreshJitterSeconds: read(SETTINGS.REFRESH_JITTER_SECONDS),
     healthCheckIntervalSeconds: read(SETTINGS.HEALTH_CHECK_INTERVAL_SECONDS),
     crmCallsPerSecond: crmCallRates(read(SETTINGS.CRM_CALLS_PER_SECOND)),
+    reauthRecommendedBeforeSeconds: read(SETTINGS.REAUTH_RECOMMENDED_BEFORE_SECONDS),
     workerMetricsPort: read(SETTINGS.WORKER_METRICS_PORT),
     workerMetricsHost: read(SETTINGS.WORKER_METRICS_HOST),
     temporalSdkMetricsPort: read(SETTINGS.TEMPORAL_SDK_METRICS_PORT),

@@ -130,6 +130,13 @@ export const SETTINGS = {
     fallback: 3600,
     description: 'who-am-I check interval for credentials that do not expire',
   }),
+  REAUTH_RECOMMENDED_BEFORE_SECONDS: setting(seconds(1), {
+    name: 'REAUTH_RECOMMENDED_BEFORE_SECONDS',
+    fallback: 7 * 24 * 3600,
+    defaultText: '`604800` (7 days)',
+    description:
+      'how long before a refresh token expires by itself (idle window or CRM policy) the engine raises a warning alert and `integrated_account:reauthorization_recommended`',
+  }),
   WEBHOOK_RETRY_INITIAL_SECONDS: setting(seconds(1), {
     name: 'WEBHOOK_RETRY_INITIAL_SECONDS',
     fallback: 5,

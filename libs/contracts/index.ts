@@ -6,3 +6,4 @@ export * from './resync';
 export * from './token-refresh';
 export * from './webhook-delivery';
 export * from './webhook-replay';
+export * from './revoke-grant';

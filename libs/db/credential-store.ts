@@ -37,6 +37,7 @@ export function sealedCredentialRow(
     userId: c.identity.userId,
     scopes: c.identity.scopes,
     expiresAt: c.expiresAt ? new Date(c.expiresAt) : null,
+    refreshTokenExpiresAt: c.refreshTokenExpiresAt ? new Date(c.refreshTokenExpiresAt) : null,
     region: c.region,
     baseUrl: c.baseUrl,
     keyId: sealed.keyId,

@@ -4,6 +4,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'integrated_account:reauthorized',
   'integrated_account:reauthorization_failed',
   'integrated_account:status_changed',
+  'integrated_account:reauthorization_recommended',
   'integrated_account:disabled',
   'integrated_account:enabled',
   'integrated_account:deleted',

@@ -22,6 +22,8 @@ export function integrationView(i: Integration, cred: CredentialVersion | null, 
           accountId: cred.accountId,
           scopes: cred.scopes,
           expiresAt: cred.expiresAt ? cred.expiresAt.toISOString() : null,
+          // When the refresh token stops working by itself (idle window or CRM policy); null: not known to.
+          refreshTokenExpiresAt: cred.refreshTokenExpiresAt ? cred.refreshTokenExpiresAt.toISOString() : null,
           region: cred.region,
         }
       : null,

@@ -80,6 +80,8 @@ export interface NewCredentials {
   expiresAt: string | null;
   region: string | null;
   baseUrl: string | null;
+  /** When the refresh token stops working by itself, if known. */
+  refreshTokenExpiresAt?: string | null;
 }
 
 /** The integration as a reauthorization starts on it (what `beginReauthorization` hands the workflow; no secret). */

@@ -23,6 +23,12 @@ export interface RefreshPlan {
   healthCheckIntervalSeconds: number;
   /** Task queue of this CRM's background calls (rate-capped per CRM); absent: the workflow's own queue. */
   crmTaskQueue?: string | null;
+  /** When the refresh token expires by itself (idle window or CRM policy); null/absent: not known to. */
+  refreshTokenExpiresAt?: string | null;
+  /** Recommend a reauthorization this long before that (REAUTH_RECOMMENDED_BEFORE_SECONDS). */
+  reauthRecommendedBeforeSeconds?: number;
+  /** The recommendation for this grant and expiry was raised already. */
+  reauthRecommended?: boolean;
 }
 
 export type RefreshResult =

@@ -46,7 +46,40 @@ export interface OAuth2Definition {
   defaultRegion?: string;
   /** Authorization header prefix on API calls. */
   tokenHeaderPrefix: string;
+  /**
+   * How a grant is revoked once superseded (no pile-up of live grants at the CRM); absent: the CRM
+   * offers no revocation and the grant is left to expire. For region-aware providers the URL is
+   * relative to the region's accounts server.
+   */
+  revocation?: GrantRevocation;
+  /** When a refresh token stops working by itself (see {@link RefreshTokenPolicy}). */
+  refreshTokenPolicy?: RefreshTokenPolicy;
 }
+
+/**
+ * Each CRM's way of revoking a refresh token (and the grant it belongs to):
+ * - `hubspot_delete`: `DELETE <url>/<token>` (HubSpot `/oauth/v1/refresh-tokens/:token`);
+ * - `form_post`: `POST <url>` with `token=<token>` form-encoded (Salesforce `/services/oauth2/revoke`,
+ *   RFC 7009), with the app's client credentials when `clientAuth` says so (Pipedrive);
+ * - `query_post`: `POST <url>?token=<token>` (Zoho `/oauth/v2/token/revoke`).
+ */
+export interface GrantRevocation {
+  kind: 'hubspot_delete' | 'form_post' | 'query_post';
+  url: string;
+  clientAuth?: 'client_secret_basic';
+}
+
+/**
+ * When a refresh token expires without being revoked: after `idleSeconds` without use (Pipedrive:
+ * 60 days; Microsoft: 90 days) — each refresh that uses it starts the window again — and, for every
+ * provider, whenever a token response says so (`refresh_token_expires_in`, e.g. a Salesforce org's
+ * refresh token policy). The earlier of the two is recorded as the credential's `refreshTokenExpiresAt`.
+ */
+export interface RefreshTokenPolicy {
+  idleSeconds?: number;
+}
+
+const DAY_SECONDS = 86_400;
 
 export interface ProviderDefinition {
   key: string;
@@ -122,6 +155,7 @@ export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
         identityUrl: prod ? 'https://api.hubapi.com/oauth/v1/access-tokens' : `${b}/hubspot/oauth/v1/access-tokens`,
         defaultApiBaseUrl: prod ? 'https://api.hubapi.com' : `${b}/hubspot`,
         tokenHeaderPrefix: 'Bearer ',
+        revocation: { kind: 'hubspot_delete', url: prod ? 'https://api.hubapi.com/oauth/v1/refresh-tokens' : `${b}/hubspot/oauth/v1/refresh-tokens` },
       },
     },
     {
@@ -141,6 +175,7 @@ export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
         identityUrl: prod ? 'https://login.salesforce.com/services/oauth2/userinfo' : `${b}/salesforce/services/oauth2/userinfo`,
         trustedApiPrefixes: prod ? ['https://'] : [`${b}/salesforce`],
         tokenHeaderPrefix: 'Bearer ',
+        revocation: { kind: 'form_post', url: prod ? 'https://login.salesforce.com/services/oauth2/revoke' : `${b}/salesforce/services/oauth2/revoke` },
       },
     },
     {
@@ -160,6 +195,9 @@ export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
         defaultApiBaseUrl: prod ? 'https://api.pipedrive.com' : `${b}/pipedrive`,
         trustedApiPrefixes: prod ? ['https://api.pipedrive.com', 'https://'] : [`${b}/pipedrive`],
         tokenHeaderPrefix: 'Bearer ',
+        revocation: { kind: 'form_post', url: prod ? 'https://oauth.pipedrive.com/oauth/revoke' : `${b}/pipedrive/oauth/revoke`, clientAuth: 'client_secret_basic' },
+        // Pipedrive: a refresh token unused for 60 days expires.
+        refreshTokenPolicy: { idleSeconds: 60 * DAY_SECONDS },
       },
     },
     {
@@ -180,6 +218,7 @@ export function builtInProviders(urls: CatalogUrls): ProviderDefinition[] {
         regions: zoho,
         defaultRegion: 'us',
         tokenHeaderPrefix: 'Zoho-oauthtoken ',
+        revocation: { kind: 'query_post', url: '/oauth/v2/token/revoke' },
       },
     },
   ];

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { CrmIdentity } from '../domain/reauthorization';
 import { EgressRefused, type EgressPolicy } from '../http/egress-policy';
 import { getCrmJson, readPath } from './api-token-client';
-import type { OAuth2Definition, Region } from './catalog';
+import type { GrantRevocation, OAuth2Definition, Region } from './catalog';
 import { accountIdFromAnswer, CrmError, type CrmUrlRole, idFromAnswer, isTransientStatus, parseRetryAfter, requestFailure } from './errors';
 import { parseScopes } from './scopes';
 
@@ -22,6 +22,8 @@ export interface TokenSet {
   expiresAt: string | null;
   /** Scopes the token endpoint says were granted, or null when it does not say. */
   grantedScopes: string[] | null;
+  /** When the answer says its refresh token expires (`refresh_token_expires_in`), else null. */
+  refreshTokenExpiresAt: string | null;
   metadata: { apiBaseUrl?: string; region?: string; instanceUrl?: string };
 }
 
@@ -222,6 +224,7 @@ async function toTokenSet(egress: EgressPolicy, def: OAuth2Definition, t: oauth.
     refreshToken: t.refresh_token ?? null,
     expiresAt: typeof t.expires_in === 'number' ? new Date(Date.now() + t.expires_in * 1000).toISOString() : null,
     grantedScopes: parseScopes(t.scope),
+    refreshTokenExpiresAt: statedRefreshTokenExpiry(t.refresh_token_expires_in),
     metadata: {
       ...(apiBase ? { apiBaseUrl: apiBase } : {}),
       ...(region ? { region } : {}),
@@ -230,6 +233,13 @@ async function toTokenSet(egress: EgressPolicy, def: OAuth2Definition, t: oauth.
       ...(instanceUrl && instanceUrl === apiBase ? { instanceUrl } : {}),
     },
   };
+}
+
+/** `refresh_token_expires_in` (seconds, a number or a numeric string) as an instant; anything else is not a statement. */
+function statedRefreshTokenExpiry(value: unknown): string | null {
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) return null;
+  return new Date(Date.now() + seconds * 1000).toISOString();
 }
 
 /** Exchanges an authorization code (PKCE verifier when the provider uses PKCE). */
@@ -337,4 +347,78 @@ export async function whoAmIWithAccessToken(
       };
     }
   }
+}
+
+/** What a revocation request achieved: the grant is gone now, or it was not live any more (unknown, already revoked). */
+export type RevocationOutcome = 'revoked' | 'not_live';
+
+/**
+ * Revokes a refresh token — and with it the grant it belongs to — the way the provider does it
+ * (see {@link GrantRevocation}). Throws `CrmError`: `transient` (network, 429, 5xx; with
+ * Retry-After) to retry, anything else is an answer we do not understand. Never follows a redirect,
+ * never repeats the answer's body; the token goes in the request only (a path segment for HubSpot,
+ * as its API wants, else the body or the query string the provider reads it from).
+ */
+export async function revokeRefreshToken(
+  egress: EgressPolicy,
+  def: OAuth2Definition,
+  revocation: GrantRevocation,
+  app: OAuthApp,
+  refreshToken: string,
+  region: string | null,
+): Promise<RevocationOutcome> {
+  const base = def.regions ? def.regions[region ?? def.defaultRegion ?? 'us']?.accountsServer : '';
+  if (base === undefined) throw new CrmError('bad_response', 'the credentials name an unknown data center');
+  let url: string;
+  const init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number } = { method: 'POST', headers: { accept: 'application/json' }, timeoutMs: 15_000 };
+  switch (revocation.kind) {
+    case 'hubspot_delete':
+      url = `${revocation.url}/${encodeURIComponent(refreshToken)}`;
+      init.method = 'DELETE';
+      break;
+    case 'form_post':
+      url = revocation.url;
+      init.headers['content-type'] = 'application/x-www-form-urlencoded';
+      init.body = new URLSearchParams({ token: refreshToken }).toString();
+      if (revocation.clientAuth === 'client_secret_basic') {
+        init.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64')}`;
+      }
+      break;
+    case 'query_post':
+      url = `${base}${revocation.url}?${new URLSearchParams({ token: refreshToken }).toString()}`;
+      break;
+  }
+  let res: Response;
+  let text: string;
+  try {
+    res = await egress.fetch(url, init);
+    text = await res.text();
+  } catch (err) {
+    throw requestFailure(err, 'token URL');
+  }
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null; // not JSON: judged by status alone
+  }
+  if (isTransientStatus(res.status)) throw new CrmError('transient', `the revocation endpoint answered ${res.status}`, res.status, parseRetryAfter(res.headers.get('retry-after')));
+  const error = (body as { error?: unknown } | null)?.error;
+  switch (revocation.kind) {
+    case 'hubspot_delete':
+      if (res.status === 204 || res.status === 200) return 'revoked';
+      if (res.status === 404) return 'not_live';
+      break;
+    case 'form_post':
+      if (res.status === 200) return 'revoked';
+      // Salesforce answers a token it does not know (or no longer knows) with 400 and one of these.
+      if (res.status === 400 && (error === 'unsupported_token_type' || error === 'invalid_token')) return 'not_live';
+      break;
+    case 'query_post':
+      // Zoho answers 200 either way and says in the body.
+      if (res.status === 200 && (body as { status?: unknown } | null)?.status === 'success') return 'revoked';
+      if (res.status === 200 && (error === 'invalid_token' || error === 'invalid_code')) return 'not_live';
+      break;
+  }
+  throw new CrmError('bad_response', `the revocation endpoint answered ${res.status}${typeof error === 'string' ? ` (${oauthErrorCode(error)})` : ''}`, res.status);
 }

@@ -23,6 +23,7 @@ export interface ProviderSettings {
   scopeSeparator?: ' ' | ',';
   tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
   issuer?: string;
+  refreshTokenIdleDays?: number;
   // custom api_token
   validationUrl?: string;
   tokenHeader?: string;
@@ -118,6 +119,7 @@ export function toDefinition(c: ProviderConfig): ProviderDefinition {
         identityUrl: s.userInfoUrl,
         accountIdClaim: s.accountIdClaim ?? 'sub',
         tokenHeaderPrefix: 'Bearer ',
+        ...(s.refreshTokenIdleDays ? { refreshTokenPolicy: { idleSeconds: s.refreshTokenIdleDays * 86_400 } } : {}),
       },
     };
   }

@@ -51,6 +51,8 @@ interface Facts {
   failureType: string | undefined;
   activities: Set<string>;
   signals: Set<string>;
+  /** Types of the child workflows it started. */
+  children: Set<string>;
   /** A workflow task timed out or failed (e.g. the worker was killed): part of what a replay must handle. */
   workflowTaskRetried: boolean;
 }
@@ -259,12 +261,15 @@ async function factsOf(history: History, workflowType: string, converter: Loaded
   const last = events[events.length - 1];
   const activities = new Set<string>();
   const signals = new Set<string>();
+  const children = new Set<string>();
   let workflowTaskRetried = false;
   for (const e of events) {
     const activity = e.activityTaskScheduledEventAttributes?.activityType?.name ?? localActivityName(e);
     if (activity) activities.add(activity);
     const signal = e.workflowExecutionSignaledEventAttributes?.signalName;
     if (signal) signals.add(signal);
+    const child = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;
+    if (child) children.add(child);
     if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT || e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) workflowTaskRetried = true;
   }
   return {
@@ -275,6 +280,7 @@ async function factsOf(history: History, workflowType: string, converter: Loaded
     failureType: last?.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.type ?? undefined,
     activities,
     signals,
+    children,
     workflowTaskRetried,
   };
 }
@@ -303,6 +309,7 @@ function labelParts(f: Facts): string[] {
       const parts = [authLabel(input.authType), f.status === 'completed' ? String(result.outcome) : endedAs];
       if (typeof result.attempts === 'number' && result.attempts > 1) parts.push('after-retry');
       if (f.activities.has('startResync')) parts.push('with-resync');
+      if (f.children.has('revokeGrant')) parts.push('grant-revoked');
       return parts;
     }
     case 'connectIntegration':
@@ -314,6 +321,7 @@ function labelParts(f: Facts): string[] {
       if (f.activities.has('setIntegrationStatus')) parts.push('status-changed');
       if (f.signals.has('refreshNow')) parts.push('refresh-now');
       if (f.signals.has('credentialsUpdated')) parts.push('credentials-updated');
+      if (f.activities.has('recommendReauthorization')) parts.push('reauth-recommended');
       return parts;
     }
     case 'webhookDelivery':
@@ -339,6 +347,7 @@ function labelParts(f: Facts): string[] {
       const parts = [String(input.operation ?? 'unknown'), f.status === 'completed' ? String(result.outcome) : endedAs];
       if (f.activities.has('refreshCredentials')) parts.push('refreshed');
       if (f.activities.has('setIntegrationStatus')) parts.push('status-checked');
+      if (f.activities.has('revokeIntegrationGrants')) parts.push('grants-revoked');
       return parts;
     }
     default:

@@ -85,6 +85,7 @@ describe('AppConfig defaults', () => {
       refreshJitterSeconds: 30,
       healthCheckIntervalSeconds: 3600,
       crmCallsPerSecond: { hubspot: 10, salesforce: 25, pipedrive: 20, zoho: 8, sandbox: 100 },
+      reauthRecommendedBeforeSeconds: 604800,
       workerMetricsPort: 9464,
       workerMetricsHost: '127.0.0.1',
       temporalSdkMetricsPort: 9465,

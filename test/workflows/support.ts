@@ -102,6 +102,11 @@ function defaultActivities(): WorkflowActivities {
     endTokenRefreshWorkflow: async () => 'not_running' as const,
     endResyncWorkflow: async () => 'not_running' as const,
     terminateIntegrationWorkflows: async () => ({ terminated: [] }),
+    // Grants at the CRM: revoked when asked; no reauthorization is recommended unless a test scripts it.
+    revokeSupersededGrant: async () => ({ outcome: 'revoked' as const }),
+    recordGrantRevocationFailure: async () => undefined,
+    revokeIntegrationGrants: async () => ({ revoked: 1, failed: 0 }),
+    recommendReauthorization: async () => ({ raised: true }),
   };
 }
 

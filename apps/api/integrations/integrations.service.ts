@@ -70,7 +70,10 @@ export class IntegrationsService {
   async views(integrations: Integration[]): Promise<IntegrationView[]> {
     if (integrations.length === 0) return [];
     const ids = integrations.map((i) => i.id);
-    const creds = await this.ds.getRepository(CredentialVersion).find({ where: { integrationId: In(ids), state: 'active' } });
+    // The version each integration row names, whatever its state now: a refresh that commits between
+    // the two reads supersedes it, and the view must still show the credentials the row was read with.
+    const named = integrations.filter((i) => i.credentialVersion !== null).map((i) => ({ integrationId: i.id, version: i.credentialVersion! }));
+    const creds = named.length ? await this.ds.getRepository(CredentialVersion).find({ where: named }) : [];
     const reauths = await this.ds.getRepository(Reauthorization).find({
       where: { integrationId: In(ids), outcome: IsNull() },
       order: { createdAt: 'DESC' },

@@ -30,7 +30,8 @@ import type { PutProviderDto } from './providers.dto';
  *   - scopes: what the next authorization asks for (the user grants it; nothing stored is sent);
  *   - scopeSeparator: how that scope list is written in the authorize URL;
  *   - entities: which record types a re-sync imports (through the credentials' own API base URL);
- *   - packageVersion, requiredScopes: the package definition (a change re-checks every integration).
+ *   - packageVersion, requiredScopes: the package definition (a change re-checks every integration);
+ *   - refreshTokenIdleDays: when the next stored credentials' refresh token is expected to expire.
  */
 export const PROVIDER_FIELD_CLASSES = {
   authType: 'origin',
@@ -47,6 +48,7 @@ export const PROVIDER_FIELD_CLASSES = {
   scopeSeparator: 'free',
   tokenEndpointAuthMethod: 'origin',
   issuer: 'origin',
+  refreshTokenIdleDays: 'free',
   validationUrl: 'origin',
   tokenHeader: 'origin',
   tokenPrefix: 'origin',

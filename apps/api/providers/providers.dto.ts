@@ -22,6 +22,8 @@ export class PutProviderDto {
   @IsOptional() @IsIn([' ', ',']) scopeSeparator?: ' ' | ',';
   @IsOptional() @IsIn(['client_secret_post', 'client_secret_basic']) tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
   @IsOptional() @IsString() @MaxLength(500) issuer?: string;
+  /** The provider's refresh tokens expire after this many days without use (Microsoft: 90). */
+  @IsOptional() @IsInt() @Min(1) @Max(3650) refreshTokenIdleDays?: number;
   // custom API token
   @IsOptional() @IsUrl(URL_OPTS) validationUrl?: string;
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9-]{1,100}$/) tokenHeader?: string;

@@ -85,7 +85,7 @@ export class HubspotController {
   /** Uninstall-style revocation: the refresh token and everything issued alongside it. */
   @Delete('oauth/v1/refresh-tokens/:token')
   deleteRefreshToken(@Param('token') token: string, @Res() res: Response): void {
-    const revoked = this.revocation.revoke(token, { provider: 'hubspot' });
+    const revoked = this.revocation.revokeOnRequest(token, 'hubspot');
     if (!revoked || revoked.kind !== 'refresh_token') {
       res.status(404).json({ status: 'error', message: 'The refresh token is not found', correlationId: randomUUID() });
       return;

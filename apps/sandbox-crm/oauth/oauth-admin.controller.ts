@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { isDataCenterRegion } from '../accounts/crm-model';
 import { badRequest, notFound, SandboxError } from '../common/sandbox-error';
 import {
   AdminAuthorizeDto,
   ExpireOAuthTokenDto,
+  ListGrantsQueryDto,
   OAuthSettingsDto,
   RevokeOAuthTokenDto,
   UpsertOAuthClientDto,
@@ -18,6 +19,7 @@ import { OAuthSettingsService } from './oauth-settings.service';
 import { OAuthShape, SHAPES } from './oauth-shapes';
 import { OAuthStatsService } from './oauth-stats.service';
 import { RevocationService } from './revocation.service';
+import { TokenStore } from './token-store.service';
 
 /**
  * Control plane of the sandbox's OAuth servers: register apps, approve authorizations without a
@@ -31,6 +33,7 @@ export class OAuthAdminController {
     private readonly revocation: RevocationService,
     private readonly settings: OAuthSettingsService,
     private readonly stats: OAuthStatsService,
+    private readonly tokens: TokenStore,
   ) {}
 
   /** Registers an app; posting an existing clientId again updates it. */
@@ -106,6 +109,30 @@ export class OAuthAdminController {
   expire(@Body() body: ExpireOAuthTokenDto) {
     const record = this.revocation.expireAccessToken(body.accessToken);
     return { expired: true, expiresAt: new Date(record.expiresAt).toISOString() };
+  }
+
+  /**
+   * Grants (token families) with whether they still work: `live` while a refresh token of theirs
+   * does. Filter by app and/or user — tests count one user's live grants to one app.
+   */
+  @Get('grants')
+  listGrants(@Query() query: ListGrantsQueryDto) {
+    const families = this.tokens.familiesOf({ clientId: query.clientId, userId: query.userId });
+    return {
+      data: families.map((family) => {
+        const live = this.tokens.liveRefreshTokens(family);
+        return {
+          familyId: family.id,
+          provider: family.provider,
+          clientId: family.clientId,
+          userId: family.userId,
+          accountId: family.accountId,
+          live: live.length > 0,
+          liveRefreshTokens: live.length,
+          createdAt: new Date(family.createdAt).toISOString(),
+        };
+      }),
+    };
   }
 
   @Get('stats')

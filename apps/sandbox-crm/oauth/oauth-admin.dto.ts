@@ -12,6 +12,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
 } from 'class-validator';
 import { OAUTH_PROVIDERS, OAuthProvider } from './oauth-model';
 
@@ -82,4 +83,22 @@ export class ExpireOAuthTokenDto {
 export class OAuthSettingsDto {
   @IsOptional() @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)
   defaultAccessTokenTtlSeconds?: number;
+
+  /** null: refresh tokens never expire (the default). */
+  @IsOptional() @ValidateIf((_, value) => value !== null) @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)
+  refreshTokenTtlSeconds?: number | null;
+
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  salesforceMaxApprovalsPerUser?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  zohoMaxRefreshTokensPerUser?: number;
+}
+
+export class ListGrantsQueryDto {
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
+  clientId?: string;
+
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
+  userId?: string;
 }

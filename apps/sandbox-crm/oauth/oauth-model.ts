@@ -77,6 +77,7 @@ export interface TokenFamily {
   accessTokens: string[];
   refreshTokens: string[];
   revoked: boolean;
+  createdAt: number;
 }
 
 interface IssuedTokenBase {
@@ -99,6 +100,8 @@ export interface AccessTokenRecord extends IssuedTokenBase {
 export interface RefreshTokenRecord extends IssuedTokenBase {
   /** Set when rotation replaced it; presenting it again is reuse. */
   used: boolean;
+  /** When it stops working by itself (`refreshTokenTtlSeconds`), or null: never. */
+  expiresAt: number | null;
 }
 
 /** What one successful token request produced; shapes render it in their own fields. */
@@ -141,6 +144,7 @@ export type TokenFailureReason =
   | 'pkce_mismatch'
   | 'refresh_unknown'
   | 'refresh_revoked'
+  | 'refresh_expired'
   | 'refresh_reused'
   | 'refresh_other_client'
   | 'user_removed'

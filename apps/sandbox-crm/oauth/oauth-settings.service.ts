@@ -4,7 +4,20 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, OAuthClient } from './oauth-model';
 export interface OAuthSettings {
   /** Access token lifetime for apps that set none of their own. */
   defaultAccessTokenTtlSeconds: number;
+  /**
+   * Refresh tokens expire this long after they were issued (null: never). The Salesforce shape
+   * states it in its token answers (`refresh_token_expires_in`), like an org's refresh token policy.
+   */
+  refreshTokenTtlSeconds: number | null;
+  /** Salesforce: live approvals (grants with a refresh token) per user and app; one more revokes the oldest. */
+  salesforceMaxApprovalsPerUser: number;
+  /** Zoho: live refresh tokens per user and app; one more deletes the oldest. */
+  zohoMaxRefreshTokensPerUser: number;
 }
+
+/** Salesforce allows 5 approvals of one user for one connected app; Zoho 20 refresh tokens per user and client. */
+export const SALESFORCE_MAX_APPROVALS_PER_USER = 5;
+export const ZOHO_MAX_REFRESH_TOKENS_PER_USER = 20;
 
 /** Sandbox-wide OAuth settings (`/admin/oauth/settings`). */
 @Injectable()
@@ -17,6 +30,9 @@ export class OAuthSettingsService {
 
   update(changes: Partial<OAuthSettings>): OAuthSettings {
     if (changes.defaultAccessTokenTtlSeconds !== undefined) this.settings.defaultAccessTokenTtlSeconds = changes.defaultAccessTokenTtlSeconds;
+    if (changes.refreshTokenTtlSeconds !== undefined) this.settings.refreshTokenTtlSeconds = changes.refreshTokenTtlSeconds;
+    if (changes.salesforceMaxApprovalsPerUser !== undefined) this.settings.salesforceMaxApprovalsPerUser = changes.salesforceMaxApprovalsPerUser;
+    if (changes.zohoMaxRefreshTokensPerUser !== undefined) this.settings.zohoMaxRefreshTokensPerUser = changes.zohoMaxRefreshTokensPerUser;
     return this.get();
   }
 
@@ -31,5 +47,10 @@ export class OAuthSettingsService {
 }
 
 function defaultSettings(): OAuthSettings {
-  return { defaultAccessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS };
+  return {
+    defaultAccessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: null,
+    salesforceMaxApprovalsPerUser: SALESFORCE_MAX_APPROVALS_PER_USER,
+    zohoMaxRefreshTokensPerUser: ZOHO_MAX_REFRESH_TOKENS_PER_USER,
+  };
 }

@@ -85,6 +85,7 @@ const HUBSPOT_STATUS: Partial<Record<TokenFailureReason, [status: string, messag
   pkce_mismatch: ['BAD_CODE_VERIFIER', 'missing or invalid code verifier'],
   refresh_unknown: ['BAD_REFRESH_TOKEN', 'missing or invalid refresh token'],
   refresh_revoked: ['BAD_REFRESH_TOKEN', 'missing or invalid refresh token'],
+  refresh_expired: ['BAD_REFRESH_TOKEN', 'missing or invalid refresh token'],
   refresh_reused: ['BAD_REFRESH_TOKEN', 'missing or invalid refresh token'],
   refresh_other_client: ['BAD_REFRESH_TOKEN', 'missing or invalid refresh token'],
   unsupported_grant_type: ['BAD_GRANT_TYPE', 'grant_type must be authorization_code or refresh_token'],
@@ -163,6 +164,7 @@ const SALESFORCE_DESCRIPTION: Partial<Record<TokenFailureReason, string>> = {
   pkce_mismatch: 'invalid code verifier',
   refresh_unknown: 'expired access/refresh token',
   refresh_revoked: 'expired access/refresh token',
+  refresh_expired: 'expired access/refresh token',
   refresh_reused: 'expired access/refresh token',
   refresh_other_client: 'expired access/refresh token',
   user_removed: 'inactive user',
@@ -206,6 +208,10 @@ const salesforce: OAuthShape = {
         access_token: issued.access.token,
         // Only a code exchange (or a refresh with rotation enabled on the app) hands one out.
         ...(issued.refresh && issued.refreshIsNew ? { refresh_token: issued.refresh.token } : {}),
+        // An org's refresh token policy ("expire refresh token after …"), when the sandbox has one set.
+        ...(issued.refresh && issued.refreshIsNew && issued.refresh.expiresAt !== null
+          ? { refresh_token_expires_in: Math.max(0, Math.round((issued.refresh.expiresAt - Date.now()) / 1000)) }
+          : {}),
         signature: salesforceSignature(id, issuedAt, issued.client.clientSecret),
         scope: issued.access.scopes.join(' '),
         instance_url: `${baseUrl}/salesforce`,
@@ -246,6 +252,7 @@ const PIPEDRIVE_MESSAGE: Partial<Record<TokenFailureReason, string>> = {
   pkce_mismatch: 'Invalid grant: code_verifier is invalid',
   refresh_unknown: 'Invalid grant: refresh_token is invalid',
   refresh_revoked: 'Invalid grant: refresh_token is invalid',
+  refresh_expired: 'Invalid grant: refresh_token is invalid',
   refresh_reused: 'Invalid grant: refresh_token is invalid',
   refresh_other_client: 'Invalid grant: refresh_token is invalid',
 };

@@ -7,6 +7,10 @@ export interface OAuthStats {
   /** Replayed authorization codes plus reused (already rotated) refresh tokens. */
   reuseDetections: number;
   failedTokenRequests: number;
+  /** Grants revoked because a user went over the provider's limit (Salesforce approvals, Zoho refresh tokens). */
+  grantLimitRevocations: number;
+  /** Revocation requests that ended a live grant (any provider's revocation endpoint). */
+  revocations: number;
 }
 
 /** Counters of what the authorization servers did, for tests to assert on (`/admin/oauth/stats`). */
@@ -29,5 +33,5 @@ export class OAuthStatsService {
 }
 
 function emptyStats(): OAuthStats {
-  return { authorizationCodesIssued: 0, codeExchanges: 0, refreshGrants: 0, reuseDetections: 0, failedTokenRequests: 0 };
+  return { authorizationCodesIssued: 0, codeExchanges: 0, refreshGrants: 0, reuseDetections: 0, failedTokenRequests: 0, grantLimitRevocations: 0, revocations: 0 };
 }

@@ -55,7 +55,7 @@ export class PipedriveController {
       return;
     }
     // Unknown tokens are not an error (RFC 7009 §2.2).
-    this.revocation.revoke(token, { provider: 'pipedrive' });
+    this.revocation.revokeOnRequest(token, 'pipedrive');
     res.status(200).end();
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { notFound } from '../common/sandbox-error';
 import { AccessTokenRecord, OAuthProvider } from './oauth-model';
+import { OAuthStatsService } from './oauth-stats.service';
 import { TokenStore } from './token-store.service';
 
 export interface Revocation {
@@ -12,7 +13,17 @@ export interface Revocation {
 /** Ends tokens early: on request (RFC 7009-style endpoints, admin), or when a grant detects reuse. */
 @Injectable()
 export class RevocationService {
-  constructor(private readonly tokens: TokenStore) {}
+  constructor(
+    private readonly tokens: TokenStore,
+    private readonly stats: OAuthStatsService,
+  ) {}
+
+  /** A provider's revocation endpoint was called: like {@link revoke}, counted when it ended something live. */
+  revokeOnRequest(token: string, provider: OAuthProvider): Revocation | null {
+    const result = this.revoke(token, { provider });
+    if (result && result.tokensRevoked > 0) this.stats.count('revocations');
+    return result;
+  }
 
   /**
    * Revokes one token. A refresh token takes its whole family (every access and refresh token

@@ -141,7 +141,7 @@ export class SalesforceController {
 
   private revoke(req: Request, res: Response): void {
     const token = single(this.endpoints.revocationParams(req), 'token');
-    if (!token || !this.revocation.revoke(token, { provider: 'salesforce' })) {
+    if (!token || !this.revocation.revokeOnRequest(token, 'salesforce')) {
       res.status(400).json({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
       return;
     }

@@ -100,9 +100,30 @@ export class TokenGrantsService {
     this.authorization.markRedeemed(code, family.id);
     const grant = { region: account.region, scopes: code.scopes };
     const access = this.tokens.issueAccessToken(family, { ...grant, ttlSeconds: this.settings.accessTokenTtlSeconds(client) });
-    const refresh = shape.issuesRefreshToken({ scopes: code.scopes, offline: code.offline }) ? this.tokens.issueRefreshToken(family, grant) : null;
+    const refreshTtl = this.settings.get().refreshTokenTtlSeconds;
+    const refresh = shape.issuesRefreshToken({ scopes: code.scopes, offline: code.offline }) ? this.tokens.issueRefreshToken(family, { ...grant, ttlSeconds: refreshTtl }) : null;
+    if (refresh) this.enforceGrantLimit(shape, family);
     this.stats.count('codeExchanges');
     return { ok: true, issued: { grantType: 'authorization_code', access, refresh, refreshIsNew: refresh !== null, client, user, account } };
+  }
+
+  /**
+   * The providers' limits on live grants of one user to one app, applied as a new grant is made:
+   * Salesforce revokes the oldest approval when a user approves an app a sixth time; Zoho deletes
+   * the oldest refresh token when a user's 21st for a client is issued. Whatever else used the
+   * revoked grant stops working — which is what a client that leaves old grants alive runs into.
+   */
+  private enforceGrantLimit(shape: OAuthShape, newest: { id: string; clientId: string; userId: string }): void {
+    const settings = this.settings.get();
+    const limit = shape.provider === 'salesforce' ? settings.salesforceMaxApprovalsPerUser : shape.provider === 'zoho' ? settings.zohoMaxRefreshTokensPerUser : null;
+    if (limit === null) return;
+    const live = this.tokens
+      .familiesOf({ provider: shape.provider, clientId: newest.clientId, userId: newest.userId })
+      .filter((family) => this.tokens.liveRefreshTokens(family).length > 0);
+    for (const oldest of live.slice(0, Math.max(0, live.length - limit))) {
+      this.revocation.revokeFamily(oldest.id);
+      this.stats.count('grantLimitRevocations');
+    }
   }
 
   private refresh(shape: OAuthShape, region: DataCenterRegion | null, client: OAuthClient, params: RawParams, failWith: FailWith): TokenOutcome {
@@ -116,6 +137,7 @@ export class TokenGrantsService {
     if (refresh.clientId !== client.clientId) return failWith('invalid_grant', 'refresh_other_client', 'The refresh token was issued to another client');
     const family = this.tokens.findFamily(refresh.familyId);
     if (!family || family.revoked || refresh.revoked) return failWith('invalid_grant', 'refresh_revoked', 'The refresh token has been revoked');
+    if (refresh.expiresAt !== null && refresh.expiresAt <= Date.now()) return failWith('invalid_grant', 'refresh_expired', 'The refresh token has expired');
     if (refresh.used) {
       // Reuse of a rotated-away refresh token: someone else may hold the family. Kill it all.
       this.revocation.revokeFamily(family.id);
@@ -143,7 +165,7 @@ export class TokenGrantsService {
     if (client.rotateRefreshTokens) {
       refresh.used = true;
       // The replacement keeps the full grant: a narrowed scope only narrows this access token.
-      live = this.tokens.issueRefreshToken(family, { region: refresh.region, scopes: refresh.scopes });
+      live = this.tokens.issueRefreshToken(family, { region: refresh.region, scopes: refresh.scopes, ttlSeconds: this.settings.get().refreshTokenTtlSeconds });
     }
     this.stats.count('refreshGrants');
     return { ok: true, issued: { grantType: 'refresh_token', access, refresh: live, refreshIsNew: live !== refresh, client, user, account } };

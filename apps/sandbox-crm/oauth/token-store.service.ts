@@ -32,6 +32,7 @@ export class TokenStore {
       accessTokens: [],
       refreshTokens: [],
       revoked: false,
+      createdAt: Date.now(),
     };
     this.families.set(family.id, family);
     return family;
@@ -57,7 +58,7 @@ export class TokenStore {
     return record;
   }
 
-  issueRefreshToken(family: TokenFamily, grant: { region: DataCenterRegion; scopes: string[] }): RefreshTokenRecord {
+  issueRefreshToken(family: TokenFamily, grant: { region: DataCenterRegion; scopes: string[]; ttlSeconds?: number | null }): RefreshTokenRecord {
     const record: RefreshTokenRecord = {
       token: REFRESH_TOKEN_PREFIX + randomBytes(24).toString('hex'),
       familyId: family.id,
@@ -70,10 +71,29 @@ export class TokenStore {
       issuedAt: Date.now(),
       used: false,
       revoked: false,
+      expiresAt: grant.ttlSeconds ? Date.now() + grant.ttlSeconds * 1000 : null,
     };
     this.refreshTokens.set(record.token, record);
     family.refreshTokens.push(record.token);
     return record;
+  }
+
+  /** The families of one user's grants to one app, oldest first (Map order is insertion order). */
+  familiesOf(filter: { provider?: string; clientId?: string; userId?: string }): TokenFamily[] {
+    return [...this.families.values()].filter(
+      (f) =>
+        (filter.provider === undefined || f.provider === filter.provider) &&
+        (filter.clientId === undefined || f.clientId === filter.clientId) &&
+        (filter.userId === undefined || f.userId === filter.userId),
+    );
+  }
+
+  /** The refresh tokens of a family that still work (not revoked, not rotated away, not expired). */
+  liveRefreshTokens(family: TokenFamily, now = Date.now()): RefreshTokenRecord[] {
+    if (family.revoked) return [];
+    return family.refreshTokens
+      .map((token) => this.refreshTokens.get(token))
+      .filter((r): r is RefreshTokenRecord => r !== undefined && !r.revoked && !r.used && (r.expiresAt === null || r.expiresAt > now));
   }
 
   findFamily(familyId: string): TokenFamily | undefined {

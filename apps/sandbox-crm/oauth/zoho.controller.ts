@@ -52,7 +52,7 @@ export class ZohoController {
   revoke(@Param('region') region: string, @Req() req: Request, @Res() res: Response): void {
     parseRegion(region);
     const token = single(this.endpoints.revocationParams(req), 'token');
-    const revoked = token ? this.revocation.revoke(token, { provider: 'zoho' }) : null;
+    const revoked = token ? this.revocation.revokeOnRequest(token, 'zoho') : null;
     res.status(200).json(revoked ? { status: 'success' } : { error: 'invalid_token' });
   }
 

@@ -21,6 +21,8 @@ export class CredentialVersion {
   @Column({ name: 'user_id', type: 'text', nullable: true }) userId: string | null;
   @Column({ type: 'text', array: true, default: '{}' }) scopes: string[];
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true }) expiresAt: Date | null;
+  /** When the refresh token stops working by itself (idle window or the CRM's policy); null: not known to. */
+  @Column({ name: 'refresh_token_expires_at', type: 'timestamptz', nullable: true }) refreshTokenExpiresAt: Date | null;
   @Column({ type: 'text', nullable: true }) region: string | null;
   @Column({ name: 'base_url', type: 'text', nullable: true }) baseUrl: string | null;
   @Column({ name: 'key_id', type: 'text' }) keyId: string;

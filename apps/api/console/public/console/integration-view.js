@@ -69,6 +69,13 @@ export function paintIntegration(i) {
           h('dd', { 'data-fact': 'scopes' }, c.scopes?.length ? h('span', { class: 'chips' }, c.scopes.map((sc) => h('span', { class: 'chip' }, sc))) : '—'),
           h('dt', null, 'Expires'),
           h('dd', { 'data-fact': 'expiresAt' }, c.expiresAt ? `${formatDate(c.expiresAt)} (${relativeTime(c.expiresAt)})` : 'Does not expire'),
+          // When the CRM stops honouring the refresh token by itself (idle window or policy): re-authorize before then.
+          ...(c.refreshTokenExpiresAt
+            ? [
+                h('dt', null, 'Authorization expires'),
+                h('dd', { 'data-fact': 'refreshTokenExpiresAt' }, `${formatDate(c.refreshTokenExpiresAt)} (${relativeTime(c.refreshTokenExpiresAt)})`),
+              ]
+            : []),
           h('dt', null, 'Region'),
           h('dd', { 'data-fact': 'region' }, c.region ?? 'Default'),
           h('dt', null, 'Authentication'),
