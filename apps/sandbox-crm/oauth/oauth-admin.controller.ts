@@ -5,6 +5,7 @@ import { badRequest, notFound, SandboxError } from '../common/sandbox-error';
 import {
   AdminAuthorizeDto,
   ExpireOAuthTokenDto,
+  InspectRefreshTokenDto,
   OAuthSettingsDto,
   RevokeOAuthTokenDto,
   UpsertOAuthClientDto,
@@ -18,6 +19,7 @@ import { OAuthSettingsService } from './oauth-settings.service';
 import { OAuthShape, SHAPES } from './oauth-shapes';
 import { OAuthStatsService } from './oauth-stats.service';
 import { RevocationService } from './revocation.service';
+import { TokenStore } from './token-store.service';
 
 /**
  * Control plane of the sandbox's OAuth servers: register apps, approve authorizations without a
@@ -31,6 +33,7 @@ export class OAuthAdminController {
     private readonly revocation: RevocationService,
     private readonly settings: OAuthSettingsService,
     private readonly stats: OAuthStatsService,
+    private readonly tokens: TokenStore,
   ) {}
 
   /** Registers an app; posting an existing clientId again updates it. */
@@ -98,6 +101,22 @@ export class OAuthAdminController {
     const expected = body.refreshToken !== undefined ? 'refresh_token' : 'access_token';
     if (!result || result.kind !== expected) throw notFound('token_not_found', `No such OAuth ${expected.replace('_', ' ')}`);
     return { revoked: true, tokenType: result.kind, tokensRevoked: result.tokensRevoked };
+  }
+
+  /**
+   * Reads the token store about one refresh token: whether it is the one its family's client must
+   * hold now (`live`), was rotated away (`rotated`), revoked or unknown — and which token is live.
+   * How a test checks that a client never lost a rotation. (POST: a token belongs in a body, not a URL.)
+   */
+  @Post('refresh-tokens/inspect')
+  @HttpCode(HttpStatus.OK)
+  inspectRefreshToken(@Body() body: InspectRefreshTokenDto) {
+    const record = this.tokens.findRefreshToken(body.refreshToken);
+    if (!record) return { state: 'unknown', familyId: null, liveRefreshToken: null };
+    const family = this.tokens.findFamily(record.familyId);
+    const live = this.tokens.liveRefreshToken(record.familyId);
+    const state = record.revoked || family?.revoked ? 'revoked' : record.used ? 'rotated' : live?.token === record.token ? 'live' : 'superseded';
+    return { state, familyId: record.familyId, liveRefreshToken: live?.token ?? null, rotations: Math.max(0, (family?.refreshTokens.length ?? 1) - 1) };
   }
 
   /** Makes an access token expired right now, so tests need not sleep through a TTL. */

@@ -99,6 +99,9 @@ export interface AccessTokenRecord extends IssuedTokenBase {
 export interface RefreshTokenRecord extends IssuedTokenBase {
   /** Set when rotation replaced it; presenting it again is reuse. */
   used: boolean;
+  /** When rotation replaced it (ms since epoch), and by which refresh token: the reuse grace period starts then. */
+  usedAt?: number;
+  successor?: string;
 }
 
 /** What one successful token request produced; shapes render it in their own fields. */

@@ -4,6 +4,14 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, OAuthClient } from './oauth-model';
 export interface OAuthSettings {
   /** Access token lifetime for apps that set none of their own. */
   defaultAccessTokenTtlSeconds: number;
+  /**
+   * How long a rotated-away refresh token may still be presented (0: never, the default). Within
+   * it, the token gets the answer its first use got — a new access token and the same successor
+   * refresh token — as long as that successor has not been used itself; after it, reuse revokes
+   * the family. Some real authorization servers offer such a grace period for clients that lost
+   * the answer to a refresh.
+   */
+  refreshTokenReuseGraceSeconds: number;
 }
 
 /** Sandbox-wide OAuth settings (`/admin/oauth/settings`). */
@@ -17,6 +25,7 @@ export class OAuthSettingsService {
 
   update(changes: Partial<OAuthSettings>): OAuthSettings {
     if (changes.defaultAccessTokenTtlSeconds !== undefined) this.settings.defaultAccessTokenTtlSeconds = changes.defaultAccessTokenTtlSeconds;
+    if (changes.refreshTokenReuseGraceSeconds !== undefined) this.settings.refreshTokenReuseGraceSeconds = changes.refreshTokenReuseGraceSeconds;
     return this.get();
   }
 
@@ -31,5 +40,5 @@ export class OAuthSettingsService {
 }
 
 function defaultSettings(): OAuthSettings {
-  return { defaultAccessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS };
+  return { defaultAccessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS, refreshTokenReuseGraceSeconds: 0 };
 }
