@@ -42,6 +42,10 @@ const THROWN: Record<string, () => unknown> = {
   'client-status-error': () => Object.assign(new Error('Not Acceptable here'), { status: 406 }),
   'server-status-error': () => Object.assign(new Error(`upstream said ${SECRET}`), { status: 502 }),
   'parse-failed': () => Object.assign(new SyntaxError(`Unexpected token in JSON: ${SECRET}`), { type: 'entity.parse.failed', status: 400 }),
+  'db-terminated': () => new Error('Connection terminated unexpectedly'),
+  'db-refused': () => Object.assign(new Error(`connect ECONNREFUSED ${SECRET}`), { code: 'ECONNREFUSED' }),
+  'db-shutdown': () => Object.assign(new Error(`terminating connection due to administrator command ${SECRET}`), { name: 'QueryFailedError', driverError: { code: '57P01' } }),
+  'db-starting': () => Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
   'too-large': () => Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413, limit: 1024, length: 4096 }),
 };
 
@@ -115,6 +119,15 @@ describe('ErrorShapeFilter over HTTP', () => {
       }
     },
   );
+
+  test.each(['db-terminated', 'db-refused', 'db-shutdown', 'db-starting'])('the database unreachable (%s) → 503 database_unavailable, nothing of the error in the body', async (what) => {
+    for (const path of [`/v1/throw/${what}`, `/v1/throw/${what}/async`]) {
+      const res = await call(api.url, 'GET', path);
+      expectErrorShape(res, 503, 'database_unavailable', 'The database is not reachable right now. Try again shortly.');
+      noInternals(res.text);
+      expect(res.text).not.toContain('ECONNREFUSED');
+    }
+  });
 
   test('unknown errors are logged with their stack (for operators), HttpExceptions are not logged', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
