@@ -484,6 +484,7 @@ describe('chaos: crash anything, lose nothing', () => {
     for await (const wf of sys.client.workflow.list({ query: `ExecutionStatus = "Running" AND WorkflowType = "tokenRefresh"` })) refreshLoops.add(wf.workflowId);
     for (const { integrationId } of oauthPool) if (!refreshLoops.has(`refresh:${integrationId}`)) unfinished.push(`refresh:${integrationId} not running`);
 
+    const oauthStats = (await (await fetch(`${sys.sandboxUrl}/admin/oauth/stats`)).json()) as { refreshGrants: number; graceReuses: number; reuseDetections: number };
     const byKind = Object.fromEntries(kinds.map((k) => [k, operations.filter((op) => op.kind === k).length]));
     const seconds = Math.round((Date.now() - t0) / 1000);
     const summary =
@@ -491,6 +492,7 @@ describe('chaos: crash anything, lose nothing', () => {
       ` webhook-events=${eventCount} undelivered=${undelivered.length}` +
       ` kills: worker=${kills.worker} api=${kills.api} temporal=${kills.temporal} postgres=${kills.postgres} receiver-outages=${kills.receiver}` +
       ` self-exits=${JSON.stringify(selfExits)} faults: 5xx=${faults.injected.serverErrors} 429=${faults.injected.tooManyRequests} latency=${faults.injected.latency}` +
+      ` crm-refreshes=${oauthStats.refreshGrants} grace-reuses=${oauthStats.graceReuses} reuse-revocations=${oauthStats.reuseDetections}` +
       ` api-5xx=${JSON.stringify(serverErrors)} lost=${lost.length} doubled=${doubled.length} lost-rotations=${lostRotations.length} temporal-unfinished=${unfinished.length} duration=${seconds}s`;
     const details = [
       ...lost.map((l) => `lost: ${l}`),
