@@ -70,7 +70,13 @@ export class IntegrationsService {
   async views(integrations: Integration[]): Promise<IntegrationView[]> {
     if (integrations.length === 0) return [];
     const ids = integrations.map((i) => i.id);
-    const creds = await this.ds.getRepository(CredentialVersion).find({ where: { integrationId: In(ids), state: 'active' } });
+    // The version each row names, whatever its state now: a swap or refresh that commits between the
+    // two reads has superseded it, and looking for the active one would then find none (the version's
+    // facts are immutable, so this is the integration as of its row).
+    const connected = integrations.filter((i) => i.credentialVersion !== null);
+    const creds = connected.length
+      ? await this.ds.getRepository(CredentialVersion).find({ where: connected.map((i) => ({ integrationId: i.id, version: i.credentialVersion! })) })
+      : [];
     const reauths = await this.ds.getRepository(Reauthorization).find({
       where: { integrationId: In(ids), outcome: IsNull() },
       order: { createdAt: 'DESC' },
