@@ -94,7 +94,7 @@ export async function startRestartablePostgres(dataDir: string, port: number): P
         return;
       } catch (err) {
         await probe.end().catch(() => undefined);
-        if (Date.now() > deadline) throw new Error(`postgres did not start: ${String(err)}`);
+        if (Date.now() > deadline) throw new Error('postgres did not start', { cause: err });
         await new Promise((r) => setTimeout(r, 250));
       }
     }
