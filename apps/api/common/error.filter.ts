@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import { isGrpcServiceError, ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { Response } from 'express';
 import { ApiError } from './api-error';
 
@@ -62,6 +63,20 @@ export function isDatabaseUnavailable(exception: unknown): boolean {
   return false;
 }
 
+/** gRPC codes of a Temporal server that is not there (restarting) or did not answer in time: CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE. */
+const TEMPORAL_UNAVAILABLE_GRPC_CODES = new Set([1, 4, 14]);
+
+/** Temporal not reachable (or not answering) for a call the handler made: 503, like the database. */
+export function isTemporalUnavailable(exception: unknown): boolean {
+  for (let e = exception, depth = 0; e instanceof Error && depth < 3; depth++) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+    if (isGrpcServiceError(e) && TEMPORAL_UNAVAILABLE_GRPC_CODES.has(e.code)) return true;
+    if (!(e instanceof ServiceError) && !(e instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) return false;
+    e = e.cause;
+  }
+  return false;
+}
+
 /**
  * Every error leaves in the same shape. Bad input of any kind (malformed JSON, validation, unknown
  * route) is a 4xx with a clear code; only real faults are 5xx, and they never echo internals.
@@ -105,6 +120,9 @@ export class ErrorShapeFilter implements ExceptionFilter {
     }
     if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
       return { status: parserError.status, body: { error: { code: STATUS_CODES[parserError.status] ?? 'bad_request', message: parserError.message ?? 'Bad request' } } };
+    }
+    if (isTemporalUnavailable(exception)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { error: { code: 'temporal_unavailable', message: 'The workflow service is not reachable right now. Try again shortly.' } } };
     }
     if (isDatabaseUnavailable(exception)) {
       return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { error: { code: 'database_unavailable', message: 'The database is not reachable right now. Try again shortly.' } } };
