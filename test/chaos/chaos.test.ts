@@ -502,8 +502,19 @@ describe('chaos: crash anything, lose nothing', () => {
       ...undelivered.slice(0, 20).map((e) => `undelivered: ${e.event_type} ${e.id}`),
       ...unfinished.slice(0, 20).map((u) => `temporal: ${u}`),
       ...diagnostics,
-      // What the API logged for its 5xx answers (one line each, the distinct first lines).
-      ...[...new Set(sys.logs.filter((l) => l.startsWith('[api]') && l.includes('"context":"Errors"')).map((l) => l.slice(0, 400)))].slice(0, 10),
+      // What the API logged for its 5xx answers: each distinct error (its first line) with a count.
+      ...Object.entries(
+        sys.logs
+          .filter((l) => l.startsWith('[api] ') && l.includes('"context":"Errors"'))
+          .map((l) => {
+            try {
+              return String((JSON.parse(l.slice(6)) as { msg?: string }).msg ?? '').split('\n')[0]!.slice(0, 200);
+            } catch {
+              return l.slice(0, 200);
+            }
+          })
+          .reduce<Record<string, number>>((counts, msg) => ({ ...counts, [msg]: (counts[msg] ?? 0) + 1 }), {}),
+      ).map(([msg, n]) => `api error log (${n}×): ${msg}`),
     ];
     console.log([...details, summary].join('\n'));
     assert.deepEqual(
