@@ -359,11 +359,14 @@ describe('chaos: crash anything, lose nothing', () => {
       }
     })();
     const victims: ProcessKind[] = ['worker', 'worker', 'worker', 'api', 'api', 'temporal', 'temporal', 'postgres', 'postgres', 'receiver', 'receiver'];
+    // Every kind is killed at least once, whatever N: first each of them in a seeded order, then at random.
+    const firstRound: ProcessKind[] = (['worker', 'api', 'temporal', 'postgres', 'receiver'] as const).map((kind) => ({ kind, key: rng() })).sort((a, b) => a.key - b.key).map((entry) => entry.kind);
+    let killCount = 0;
     const chaos = (async () => {
-      while (chaosOn) {
+      while (chaosOn || killCount < firstRound.length) {
         await sleep(1000 + rng() * 4000);
-        if (!chaosOn) break;
-        const victim = pick(victims);
+        const victim = killCount < firstRound.length ? firstRound[killCount]! : pick(victims);
+        killCount += 1;
         const downMs = 300 + rng() * 4000;
         kills[victim] += 1;
         progress(`kill ${victim}, down for ${Math.round(downMs)} ms`);
@@ -407,7 +410,7 @@ describe('chaos: crash anything, lose nothing', () => {
       }),
     );
     chaosOn = false;
-    await chaos;
+    await chaos; // after the first round of kills at the latest
     supervising.on = false;
     await supervisor;
     const faults = (await (await fetch(`${sys.sandboxUrl}/admin/faults/random`, { method: 'DELETE' })).json()) as { injected: { serverErrors: number; tooManyRequests: number; latency: number } };
