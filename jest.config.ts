@@ -71,8 +71,16 @@ const config: Config = {
       testPathIgnorePatterns: [
         ...shared.testPathIgnorePatterns,
         ...unitDirectories.map((directory) => `<rootDir>/test/${directory}/`),
+        '<rootDir>/test/chaos/',
       ],
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-e2e-setup.ts'],
+    },
+    {
+      // `npm run test:chaos` only (never `npm test`): kills every process while operations run, for minutes.
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/chaos/jest-chaos-setup.ts'],
     },
   ],
 };

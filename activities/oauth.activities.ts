@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AppConfig } from '../libs/config/config';
 import { hashState, oauthAttemptAad, type SealedAttempt } from '../libs/crypto/oauth-attempt';
@@ -9,6 +10,11 @@ import type { OAuth2Definition } from '../libs/providers/catalog';
 import { buildAuthorizationUrl, exchangeAuthorizationCode, generatePkceVerifier, generateState, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
 import { crmFailure } from './crm.activities';
 import type { ActivityDeps } from './deps';
+
+const LOG_CONTEXT = 'OAuthActivities';
+
+/** What the person reads when the CRM's answer to their sign-in was lost and the single-use code is spent. */
+const CODE_ANSWER_LOST = 'The CRM did not get to confirm this sign-in (its answer was lost, and a sign-in code works only once). Please sign in again.';
 
 export function redirectUri(cfg: AppConfig): string {
   return `${cfg.publicUrl}/oauth/callback`;
@@ -29,7 +35,8 @@ export function createOAuthActivities({
   config: cfg,
   providers,
   egress,
-}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'egress'>) {
+  logger,
+}: Pick<ActivityDeps, 'dataSource' | 'credentialsKeyRing' | 'config' | 'providers' | 'egress' | 'logger'>) {
   async function oauthContext(tenantId: string, providerKey: string) {
     const provider = await providers.resolve(tenantId, providerKey);
     const def = provider?.oauth2;
@@ -104,7 +111,15 @@ export function createOAuthActivities({
           callbackParams: args.callbackParams,
         });
       } catch (err) {
-        throw crmFailure(err);
+        const failure = crmFailure(err);
+        if (failure.type === 'invalid_grant' && Context.current().info.attempt > 1) {
+          // An earlier attempt may have redeemed the code and lost the answer (worker killed, database
+          // down, the answer slower than our timeout): codes are single-use, so ask the person to sign
+          // in again (a new attempt, same link) rather than failing the reauthorization.
+          logger.log(`code exchange for reauthorization ${row.id} refused on attempt ${Context.current().info.attempt}: an earlier attempt's answer may have been lost`, LOG_CONTEXT);
+          throw ApplicationFailure.create({ type: 'crm_unavailable', message: CODE_ANSWER_LOST, nonRetryable: true });
+        }
+        throw failure;
       }
       const rtExpiry = refreshTokenExpiry({
         now: Date.now(),

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { IsNull } from 'typeorm';
 import { openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
@@ -112,6 +113,11 @@ export function createRefreshActivities({
         tokens = await refreshAccessToken(egress.forProvider(provider), provider.oauth2, app, secret.refreshToken, cred.region);
       } catch (err) {
         const verdict = err instanceof CrmError ? classifyRefreshError({ kind: err.kind, description: err.remoteDescription }) : null;
+        if (verdict && Context.current().info.attempt > 1) {
+          // The lost-answer window: an earlier attempt may have been answered (and the token rotated)
+          // without our commit; outside a CRM's reuse grace period the old token is then refused.
+          logger.log(`refresh of ${integration.id} refused on attempt ${Context.current().info.attempt}: an earlier attempt's answer may have been lost`, LOG_CONTEXT);
+        }
         if (verdict) {
           // A reauthorization swapped newer credentials in meanwhile (and revoked this grant): not this integration's failure.
           if (await supersededSince(integration.id, args.expectedVersion)) return countRefresh(integration.provider, { outcome: 'superseded' });
@@ -132,6 +138,14 @@ export function createRefreshActivities({
       // Persist first: if the refresh token rotated, the old one is already dead at the CRM.
       const stored = await ds.transaction(async (tx) => {
         const locked = await tx.findOneOrFail(Integration, { where: { id: integration.id }, lock: { mode: 'pessimistic_write' } });
+        // An earlier attempt of this same refresh that outlived its timeout may have committed meanwhile.
+        const committed = await tx
+          .getRepository(CredentialVersion)
+          .createQueryBuilder('cv')
+          .where('cv.integration_id = :id', { id: integration.id })
+          .andWhere(`cv.metadata->>'refreshId' = :rid`, { rid: args.refreshId })
+          .getOne();
+        if (committed) return { outcome: 'refreshed', version: committed.version!, expiresAt: committed.expiresAt?.toISOString() ?? null } as RefreshResult;
         if (locked.credentialVersion !== args.expectedVersion) {
           // A reauthorization swapped in newer credentials meanwhile; they win. These tokens belong
           // to the superseded grant and are dropped.

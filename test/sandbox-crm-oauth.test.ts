@@ -561,6 +561,76 @@ describe('sandbox-crm OAuth shapes', () => {
     assert.equal(stats.reuseDetections, 1);
   });
 
+  test('reuse grace period: a rotated-away refresh token presented again in time gets the same successor; later, or once the successor is used, it revokes the family', async () => {
+    const { user } = await createAccount();
+    const client = await createClient('pipedrive');
+    const inspect = (refreshToken: string) => admin<{ state: string; liveRefreshToken: string | null }>('POST', '/admin/oauth/refresh-tokens/inspect', { refreshToken });
+    await admin('POST', '/admin/oauth/settings', { refreshTokenReuseGraceSeconds: 60 });
+    const initial = (await exchangeCode('pipedrive', client, (await approve(authorizeUrl('pipedrive', client), user.id)).searchParams.get('code')!)).json;
+    const fresh = await inspect(initial.refresh_token);
+    assert.equal(fresh.state, 'live');
+    assert.equal(fresh.liveRefreshToken, initial.refresh_token);
+
+    const first = (await refresh('pipedrive', client, initial.refresh_token)).json;
+    assert.equal((await inspect(initial.refresh_token)).state, 'rotated');
+    // The answer was lost; the client presents the old token again within the grace period.
+    const again = await refresh('pipedrive', client, initial.refresh_token);
+    assert.equal(again.status, 200);
+    assert.equal(again.json.refresh_token, first.refresh_token, 'the same successor');
+    assert.notEqual(again.json.access_token, first.access_token, 'a new access token');
+    assert.equal((await whoAmI('pipedrive', again.json.access_token)).status, 200);
+    assert.equal((await inspect(first.refresh_token)).liveRefreshToken, first.refresh_token);
+
+    // Once the successor is used, the old token is plain reuse again: the family is revoked.
+    const second = (await refresh('pipedrive', client, first.refresh_token)).json;
+    assert.equal((await refresh('pipedrive', client, initial.refresh_token)).json.error, 'invalid_grant');
+    assert.equal((await inspect(second.refresh_token)).state, 'revoked');
+    const stats = await admin<Record<string, number>>('GET', '/admin/oauth/stats');
+    assert.equal(stats.graceReuses, 1);
+    assert.equal(stats.reuseDetections, 1);
+
+    // Without a grace period (the default) the first reuse revokes.
+    await admin('POST', '/admin/oauth/settings', { refreshTokenReuseGraceSeconds: 0 });
+    const other = (await exchangeCode('pipedrive', client, (await approve(authorizeUrl('pipedrive', client), user.id)).searchParams.get('code')!)).json;
+    const rotated = (await refresh('pipedrive', client, other.refresh_token)).json;
+    assert.equal((await refresh('pipedrive', client, other.refresh_token)).json.error, 'invalid_grant');
+    assert.equal((await inspect(rotated.refresh_token)).state, 'revoked');
+    assert.equal((await inspect('sbx_rt_unknown')).state, 'unknown');
+  });
+
+  test('random faults: seeded 503s, 429s with Retry-After and delays on the chosen paths only, counted per kind', async () => {
+    const { user } = await createAccount();
+    const client = await createClient('hubspot');
+    const token = (await exchangeCode('hubspot', client, (await approve(authorizeUrl('hubspot', client), user.id)).searchParams.get('code')!)).json.access_token;
+    const me = () => http('GET', '/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
+    await admin('PUT', '/admin/faults/random', { seed: 7, pathPrefixes: ['/api/v1/'], serverErrorRate: 1 });
+    assert.equal((await me()).status, 503);
+    await admin('PUT', '/admin/faults/random', { seed: 7, pathPrefixes: ['/api/v1/'], tooManyRequestsRate: 1, retryAfterSeconds: 3 });
+    const limited = await me();
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '3');
+    assert.equal((await whoAmI('hubspot', token)).status, 200, 'other paths are left alone');
+    await admin('PUT', '/admin/faults/random', { seed: 7, pathPrefixes: ['/api/v1/'], latencyRate: 1, maxLatencyMs: 300 });
+    assert.equal((await me()).status, 200);
+    // A mix, drawn from the seed: the same seed draws the same faults.
+    const draw = async () => {
+      await admin('PUT', '/admin/faults/random', { seed: 42, pathPrefixes: ['/api/v1/'], serverErrorRate: 0.3, tooManyRequestsRate: 0.3 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await me()).status);
+      return statuses;
+    };
+    const once = await draw();
+    assert.deepEqual(await draw(), once);
+    const counted = await admin<{ injected: { serverErrors: number; tooManyRequests: number; latency: number } }>('GET', '/admin/faults/random');
+    assert.equal(counted.injected.serverErrors, once.filter((s) => s === 503).length);
+    assert.equal(counted.injected.tooManyRequests, once.filter((s) => s === 429).length);
+    assert.ok(once.includes(200) && once.includes(503) && once.includes(429), once.join(','));
+    assert.equal((await http('PUT', '/admin/faults/random', { json: { seed: 1, pathPrefixes: ['/api/'], serverErrorRate: 0.7, tooManyRequestsRate: 0.7 } })).status, 400);
+    assert.equal((await http('PUT', '/admin/faults/random', { json: { seed: 1, pathPrefixes: ['/admin/'] } })).status, 400);
+    await admin('DELETE', '/admin/faults/random');
+    assert.equal((await me()).status, 200);
+  });
+
   test('Salesforce: no rotation, no expires_in, refresh_token only on the code grant, valid signature, identity URL', async () => {
     const { account, user } = await createAccount({ name: 'Force Inc' });
     const client = await createClient('salesforce');

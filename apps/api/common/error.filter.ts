@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import { isGrpcServiceError, ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { Response } from 'express';
 import { ApiError } from './api-error';
 
@@ -36,6 +37,44 @@ function throttlerRetryAfter(res: Response): number {
   const seconds = announced.length > 0 ? Math.ceil(Math.max(...announced)) : FALLBACK_RETRY_AFTER_SECONDS;
   res.setHeader('Retry-After', String(seconds));
   return seconds;
+}
+
+/** SQLSTATEs of a database that is gone or not (yet) accepting work: connection exceptions, shutdown, starting up, recovering. */
+const DATABASE_UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** Socket errors of a connection to the database that broke or never came up. */
+const DATABASE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/** What node-postgres says (without a code) when the server went away under a query or a connection attempt. */
+const DATABASE_GONE_MESSAGES = new Set(['Connection terminated unexpectedly', 'Connection terminated', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect']);
+
+/**
+ * A fault of the database connection rather than of the request (Postgres restarting, a failover):
+ * answered 503 so clients retry, like a Temporal outage. Told by the error's code or the driver's own
+ * words only, never by words a request could put into a message.
+ */
+export function isDatabaseUnavailable(exception: unknown): boolean {
+  for (let e = exception as { code?: unknown; message?: unknown; driverError?: unknown; name?: unknown } | undefined, depth = 0; e && depth < 3; depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (code.startsWith('08') || DATABASE_UNAVAILABLE_SQLSTATES.has(code) || DATABASE_SOCKET_CODES.has(code)) return true;
+    if (e.name === 'QueryFailedError' || e.name === 'Error') {
+      if (typeof e.message === 'string' && DATABASE_GONE_MESSAGES.has(e.message) && code === '') return true;
+    }
+    e = e.driverError as typeof e;
+  }
+  return false;
+}
+
+/** gRPC codes of a Temporal server that is not there (restarting) or did not answer in time: CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE. */
+const TEMPORAL_UNAVAILABLE_GRPC_CODES = new Set([1, 4, 14]);
+
+/** Temporal not reachable (or not answering) for a call the handler made: 503, like the database. */
+export function isTemporalUnavailable(exception: unknown): boolean {
+  for (let e = exception, depth = 0; e instanceof Error && depth < 3; depth++) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+    if (isGrpcServiceError(e) && TEMPORAL_UNAVAILABLE_GRPC_CODES.has(e.code)) return true;
+    if (!(e instanceof ServiceError) && !(e instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) return false;
+    e = e.cause;
+  }
+  return false;
 }
 
 /**
@@ -81,6 +120,12 @@ export class ErrorShapeFilter implements ExceptionFilter {
     }
     if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
       return { status: parserError.status, body: { error: { code: STATUS_CODES[parserError.status] ?? 'bad_request', message: parserError.message ?? 'Bad request' } } };
+    }
+    if (isTemporalUnavailable(exception)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { error: { code: 'temporal_unavailable', message: 'The workflow service is not reachable right now. Try again shortly.' } } };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { error: { code: 'database_unavailable', message: 'The database is not reachable right now. Try again shortly.' } } };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'internal_error', message: 'Internal server error' } } };
   }

@@ -92,6 +92,7 @@ export class AdminController {
     this.records.reset();
     this.oauth.reset();
     this.faults.clear();
+    this.faults.clearRandom();
     this.stats.reset();
     return { ok: true };
   }

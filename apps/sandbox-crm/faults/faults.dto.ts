@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 export class CreateFaultDto {
   @IsString()
@@ -30,4 +30,48 @@ export class CreateFaultDto {
   @Min(0)
   @Max(60_000)
   delayMs?: number;
+}
+
+export class RandomFaultsDto {
+  @IsInt()
+  @Min(0)
+  @Max(2 ** 32 - 1)
+  seed: number;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @Matches(/^\/(?!admin(\/|$))/, { each: true, message: 'each path prefix must start with "/" and must not target /admin' })
+  pathPrefixes: string[];
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  serverErrorRate?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  tooManyRequestsRate?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  retryAfterSeconds?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  latencyRate?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  maxLatencyMs?: number;
 }

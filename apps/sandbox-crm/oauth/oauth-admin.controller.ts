@@ -6,6 +6,7 @@ import {
   AdminAuthorizeDto,
   ExpireOAuthTokenDto,
   ListGrantsQueryDto,
+  InspectRefreshTokenDto,
   OAuthSettingsDto,
   RevokeOAuthTokenDto,
   UpsertOAuthClientDto,
@@ -101,6 +102,22 @@ export class OAuthAdminController {
     const expected = body.refreshToken !== undefined ? 'refresh_token' : 'access_token';
     if (!result || result.kind !== expected) throw notFound('token_not_found', `No such OAuth ${expected.replace('_', ' ')}`);
     return { revoked: true, tokenType: result.kind, tokensRevoked: result.tokensRevoked };
+  }
+
+  /**
+   * Reads the token store about one refresh token: whether it is the one its family's client must
+   * hold now (`live`), was rotated away (`rotated`), revoked or unknown — and which token is live.
+   * How a test checks that a client never lost a rotation. (POST: a token belongs in a body, not a URL.)
+   */
+  @Post('refresh-tokens/inspect')
+  @HttpCode(HttpStatus.OK)
+  inspectRefreshToken(@Body() body: InspectRefreshTokenDto) {
+    const record = this.tokens.findRefreshToken(body.refreshToken);
+    if (!record) return { state: 'unknown', familyId: null, liveRefreshToken: null };
+    const family = this.tokens.findFamily(record.familyId);
+    const live = this.tokens.liveRefreshToken(record.familyId);
+    const state = record.revoked || family?.revoked ? 'revoked' : record.used ? 'rotated' : live?.token === record.token ? 'live' : 'superseded';
+    return { state, familyId: record.familyId, liveRefreshToken: live?.token ?? null, rotations: Math.max(0, (family?.refreshTokens.length ?? 1) - 1) };
   }
 
   /** Makes an access token expired right now, so tests need not sleep through a TTL. */

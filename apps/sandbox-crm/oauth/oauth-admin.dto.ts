@@ -75,6 +75,11 @@ export class RevokeOAuthTokenDto {
   accessToken?: string;
 }
 
+export class InspectRefreshTokenDto {
+  @IsString() @IsNotEmpty()
+  refreshToken: string;
+}
+
 export class ExpireOAuthTokenDto {
   @IsString() @IsNotEmpty()
   accessToken: string;
@@ -83,6 +88,10 @@ export class ExpireOAuthTokenDto {
 export class OAuthSettingsDto {
   @IsOptional() @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)
   defaultAccessTokenTtlSeconds?: number;
+
+  /** 0 turns the reuse grace period off. */
+  @IsOptional() @IsInt() @Min(0) @Max(86_400)
+  refreshTokenReuseGraceSeconds?: number;
 
   /** null: refresh tokens never expire (the default). */
   @IsOptional() @ValidateIf((_, value) => value !== null) @IsInt() @Min(1) @Max(ONE_YEAR_SECONDS)

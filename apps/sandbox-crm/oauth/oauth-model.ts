@@ -102,6 +102,9 @@ export interface RefreshTokenRecord extends IssuedTokenBase {
   used: boolean;
   /** When it stops working by itself (`refreshTokenTtlSeconds`), or null: never. */
   expiresAt: number | null;
+  /** When rotation replaced it (ms since epoch), and by which refresh token: the reuse grace period starts then. */
+  usedAt?: number;
+  successor?: string;
 }
 
 /** What one successful token request produced; shapes render it in their own fields. */

@@ -13,6 +13,14 @@ export interface OAuthSettings {
   salesforceMaxApprovalsPerUser: number;
   /** Zoho: live refresh tokens per user and app; one more deletes the oldest. */
   zohoMaxRefreshTokensPerUser: number;
+  /**
+   * How long a rotated-away refresh token may still be presented (0: never, the default). Within
+   * it, the token gets the answer its first use got — a new access token and the same successor
+   * refresh token — as long as that successor has not been used itself; after it, reuse revokes
+   * the family. Some real authorization servers offer such a grace period for clients that lost
+   * the answer to a refresh.
+   */
+  refreshTokenReuseGraceSeconds: number;
 }
 
 /** Salesforce allows 5 approvals of one user for one connected app; Zoho 20 refresh tokens per user and client. */
@@ -33,6 +41,7 @@ export class OAuthSettingsService {
     if (changes.refreshTokenTtlSeconds !== undefined) this.settings.refreshTokenTtlSeconds = changes.refreshTokenTtlSeconds;
     if (changes.salesforceMaxApprovalsPerUser !== undefined) this.settings.salesforceMaxApprovalsPerUser = changes.salesforceMaxApprovalsPerUser;
     if (changes.zohoMaxRefreshTokensPerUser !== undefined) this.settings.zohoMaxRefreshTokensPerUser = changes.zohoMaxRefreshTokensPerUser;
+    if (changes.refreshTokenReuseGraceSeconds !== undefined) this.settings.refreshTokenReuseGraceSeconds = changes.refreshTokenReuseGraceSeconds;
     return this.get();
   }
 
@@ -49,6 +58,7 @@ export class OAuthSettingsService {
 function defaultSettings(): OAuthSettings {
   return {
     defaultAccessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenReuseGraceSeconds: 0,
     refreshTokenTtlSeconds: null,
     salesforceMaxApprovalsPerUser: SALESFORCE_MAX_APPROVALS_PER_USER,
     zohoMaxRefreshTokensPerUser: ZOHO_MAX_REFRESH_TOKENS_PER_USER,

@@ -6,6 +6,8 @@ export interface OAuthStats {
   refreshGrants: number;
   /** Replayed authorization codes plus reused (already rotated) refresh tokens. */
   reuseDetections: number;
+  /** Rotated-away refresh tokens presented again within the reuse grace period, and answered. */
+  graceReuses: number;
   failedTokenRequests: number;
   /** Grants revoked because a user went over the provider's limit (Salesforce approvals, Zoho refresh tokens). */
   grantLimitRevocations: number;
@@ -33,5 +35,5 @@ export class OAuthStatsService {
 }
 
 function emptyStats(): OAuthStats {
-  return { authorizationCodesIssued: 0, codeExchanges: 0, refreshGrants: 0, reuseDetections: 0, failedTokenRequests: 0, grantLimitRevocations: 0, revocations: 0 };
+  return { authorizationCodesIssued: 0, codeExchanges: 0, refreshGrants: 0, reuseDetections: 0, graceReuses: 0, failedTokenRequests: 0, grantLimitRevocations: 0, revocations: 0 };
 }

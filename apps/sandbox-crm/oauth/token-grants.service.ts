@@ -3,7 +3,7 @@ import { AccountsStore } from '../accounts/accounts.store';
 import { DataCenterRegion } from '../accounts/crm-model';
 import { AuthorizationService } from './authorization.service';
 import { ClientAuthenticationService } from './client-authentication.service';
-import { IssuedTokens, OAuthClient, TokenFailure, TokenFailureReason } from './oauth-model';
+import { IssuedTokens, OAuthClient, RefreshTokenRecord, TokenFailure, TokenFailureReason } from './oauth-model';
 import { RawParams, repeatedParams, single } from './oauth-params';
 import { OAuthSettingsService } from './oauth-settings.service';
 import { OAuthShape } from './oauth-shapes';
@@ -23,7 +23,7 @@ type FailWith = (error: TokenFailure['error'], reason: TokenFailureReason, descr
  * The token endpoint's grants, one implementation for every provider shape: authorization_code
  * (single use, PKCE, redirect URI and data-center binding; a replay revokes what the code
  * produced) and refresh_token (optional scope narrowing; with rotation, reuse of a rotated-away
- * token revokes the whole family).
+ * token revokes the whole family, unless it comes within the reuse grace period: see OAuthSettings).
  */
 @Injectable()
 export class TokenGrantsService {
@@ -139,6 +139,15 @@ export class TokenGrantsService {
     if (!family || family.revoked || refresh.revoked) return failWith('invalid_grant', 'refresh_revoked', 'The refresh token has been revoked');
     if (refresh.expiresAt !== null && refresh.expiresAt <= Date.now()) return failWith('invalid_grant', 'refresh_expired', 'The refresh token has expired');
     if (refresh.used) {
+      const successor = this.graceSuccessor(refresh);
+      const user = this.accounts.findUser(refresh.userId);
+      const account = this.accounts.findAccount(refresh.accountId);
+      if (successor && user && account && !user.removed) {
+        // Within the grace period: the client most likely lost the answer. Same successor, a new access token.
+        const access = this.tokens.issueAccessToken(family, { region: refresh.region, scopes: refresh.scopes, ttlSeconds: this.settings.accessTokenTtlSeconds(client) });
+        this.stats.count('graceReuses');
+        return { ok: true, issued: { grantType: 'refresh_token', access, refresh: successor, refreshIsNew: true, client, user, account } };
+      }
       // Reuse of a rotated-away refresh token: someone else may hold the family. Kill it all.
       this.revocation.revokeFamily(family.id);
       this.stats.count('reuseDetections');
@@ -163,11 +172,22 @@ export class TokenGrantsService {
     const access = this.tokens.issueAccessToken(family, { region: refresh.region, scopes, ttlSeconds: this.settings.accessTokenTtlSeconds(client) });
     let live = refresh;
     if (client.rotateRefreshTokens) {
-      refresh.used = true;
       // The replacement keeps the full grant: a narrowed scope only narrows this access token.
       live = this.tokens.issueRefreshToken(family, { region: refresh.region, scopes: refresh.scopes, ttlSeconds: this.settings.get().refreshTokenTtlSeconds });
+      refresh.used = true;
+      refresh.usedAt = Date.now();
+      refresh.successor = live.token;
     }
     this.stats.count('refreshGrants');
     return { ok: true, issued: { grantType: 'refresh_token', access, refresh: live, refreshIsNew: live !== refresh, client, user, account } };
+  }
+
+  /** The live successor a rotated-away refresh token may still be answered with (reuse grace period), or null. */
+  private graceSuccessor(refresh: RefreshTokenRecord): RefreshTokenRecord | null {
+    const graceMs = this.settings.get().refreshTokenReuseGraceSeconds * 1000;
+    if (graceMs <= 0 || refresh.usedAt === undefined || refresh.successor === undefined) return null;
+    if (Date.now() - refresh.usedAt > graceMs) return null;
+    const successor = this.tokens.findRefreshToken(refresh.successor);
+    return successor && !successor.used && !successor.revoked ? successor : null;
   }
 }

@@ -108,6 +108,20 @@ export class TokenStore {
     return this.refreshTokens.get(token);
   }
 
+  /**
+   * The refresh token a client of `familyId` must hold now: the newest one neither rotated away nor
+   * revoked (null once the family is revoked or has none).
+   */
+  liveRefreshToken(familyId: string): RefreshTokenRecord | null {
+    const family = this.families.get(familyId);
+    if (!family || family.revoked) return null;
+    for (let i = family.refreshTokens.length - 1; i >= 0; i--) {
+      const record = this.refreshTokens.get(family.refreshTokens[i]!);
+      if (record && !record.used && !record.revoked) return record;
+    }
+    return null;
+  }
+
   reset(): void {
     this.families.clear();
     this.accessTokens.clear();
