@@ -173,8 +173,12 @@ class Reauthorization {
       try {
         await this.enterPhase('validating', { attempts: this.status.attempts });
         await this.validateThenSwap(
+          // An ordinary activity even since `steps-in-workflow-task`: scheduling it ends the workflow
+          // task, which records the update as accepted. Were the whole attempt one task, a crash
+          // during the CRM call would lose the submitted token (an update lives in history only once
+          // accepted); a signal, such as the OAuth callback, is recorded on arrival instead.
           () =>
-            this.crm.validateApiToken({
+            crmWhileUserWaits.validateApiToken({
               tenantId: this.input.tenantId,
               integrationId: this.input.integrationId,
               provider: this.input.provider,

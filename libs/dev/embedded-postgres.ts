@@ -30,6 +30,8 @@ function clearStalePostmasterPid(databaseDir: string, log: (line: string) => voi
   fs.rmSync(file, { force: true });
 }
 
+const START_ATTEMPTS = 4;
+
 /** Where the embedded Postgres of `npm start` listens (also for tools that join a running one). */
 export function embeddedPostgresUrl(port: number): string {
   return `postgres://postgres:postgres@127.0.0.1:${port}/reauth`;
@@ -51,6 +53,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   }
   const databaseDir = path.join(dataDir, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const recent: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -58,7 +61,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     password: 'postgres',
     persistent: true,
     createPostgresUser: true,
-    onLog: () => undefined,
+    // Kept for the reason of a failed start (the package rejects without one).
+    onLog: (line: unknown) => {
+      recent.push(String(line).trim());
+      if (recent.length > 20) recent.shift();
+    },
     onError: (e: unknown) => log(`postgres: ${String(e).trim()}`),
   });
   if (fresh) {
@@ -66,8 +73,20 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     fs.mkdirSync(dataDir, { recursive: true });
     await pg.initialise();
   }
-  clearStalePostmasterPid(databaseDir, log);
-  await pg.start();
+  // After a power cut the killed postmaster's backends may still be on their way out (holding its
+  // shared memory) when the new one starts, which then exits at once: try again a few times.
+  for (let attempt = 1; ; attempt++) {
+    clearStalePostmasterPid(databaseDir, log);
+    try {
+      await pg.start();
+      break;
+    } catch (err) {
+      const reason = (err instanceof Error && err.message) || recent.filter(Boolean).slice(-3).join(' | ') || 'it exited before it was ready';
+      if (attempt >= START_ATTEMPTS) throw new Error(`embedded Postgres did not start: ${reason}`, { cause: err });
+      log(`embedded Postgres did not start (${reason}); trying again in ${attempt} s`);
+      await new Promise((r) => setTimeout(r, attempt * 1000));
+    }
+  }
   const postmaster = (pg as unknown as { process?: ChildProcess }).process;
   if (!postmaster) throw new Error('embedded Postgres started without a process');
   const client = pg.getPgClient();
