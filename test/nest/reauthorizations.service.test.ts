@@ -198,6 +198,23 @@ describe('start', () => {
     expect(new Set([0, 1, 2].map((i) => startOperation(i))).size).toBe(3);
   });
 
+  test('a running one that closes before taking the update (FAILED_PRECONDITION for the whole operation) is started again', async () => {
+    const integration = await createIntegration(db.dataSource, tenantId);
+    temporal.workflow.executeUpdateWithStart
+      .mockRejectedValueOnce(grpcError(9, '9 FAILED_PRECONDITION: Update-with-Start could not be executed.'))
+      .mockImplementation(workflowStarts);
+
+    const { created } = await service.start(tenantId, integration.id, {});
+    expect(created).toBe(true);
+    expect(temporal.workflow.executeUpdateWithStart).toHaveBeenCalledTimes(2);
+  });
+
+  test('a reauthorization that keeps closing under us: 409 reauthorization_finishing, never a 500', async () => {
+    const integration = await createIntegration(db.dataSource, tenantId);
+    temporal.workflow.executeUpdateWithStart.mockRejectedValue(grpcError(9, '9 FAILED_PRECONDITION: Update-with-Start could not be executed.'));
+    expect(await apiErrorOf(service.start(tenantId, integration.id, {}))).toMatchObject({ status: 409, code: 'reauthorization_finishing' });
+  }, 60_000);
+
   test('the workflow refuses (update rejected with a type): 422 with that type and message', async () => {
     const integration = await createIntegration(db.dataSource, tenantId);
     temporal.workflow.executeUpdateWithStart.mockRejectedValue(updateFailed('integration_not_found', 'integration no longer exists'));

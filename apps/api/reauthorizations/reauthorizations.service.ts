@@ -93,12 +93,13 @@ export class ReauthorizationsService {
         staticSummary: summary,
       });
       const status = await this.startOrJoin(startOp);
-      // The running one may be finishing right now (its outcome is set); then a new one must start.
-      if (status.outcome !== null && attempt < 100) {
+      // The running one may be finishing right now (its outcome is set, or it closed before taking
+      // our update: null); then a new one must start.
+      if ((status === null || status.outcome !== null) && attempt < 100) {
         await new Promise((r) => setTimeout(r, Math.min(25 * (attempt + 1), 250)));
         continue;
       }
-      if (status.outcome !== null) {
+      if (status === null || status.outcome !== null) {
         throw ApiError.conflict('reauthorization_finishing', 'The previous reauthorization of this integration is still closing. Try again in a moment.');
       }
       const row = await this.findOwned(tenantId, status.id);
@@ -106,11 +107,18 @@ export class ReauthorizationsService {
     }
   }
 
-  /** Update-with-start under a deadline, its refusals in the API's words. */
-  private async startOrJoin(startOp: WithStartWorkflowOperation<ReauthorizationWorkflow>): Promise<ReauthorizationStatus> {
+  /**
+   * Update-with-start under a deadline, its refusals in the API's words; null when the running
+   * reauthorization closed between being joined and taking the update (the server then answers
+   * FAILED_PRECONDITION for the whole operation: seen on the cluster topology), so the caller starts again.
+   */
+  private async startOrJoin(startOp: WithStartWorkflowOperation<ReauthorizationWorkflow>): Promise<ReauthorizationStatus | null> {
     try {
       return await updateWithStartBounded(this.temporal, awaitStartedUpdate, startOp);
     } catch (err) {
+      if (!(err instanceof StartRefused) && (err as { code?: number }).code === 9 /* FAILED_PRECONDITION */) {
+        return null;
+      }
       if (!(err instanceof StartRefused)) throw err;
       if (err.reason === 'rejected' && err.type === 'integration_disabled') throw ApiError.conflict(err.type, err.message);
       if (err.reason === 'rejected') throw ApiError.unprocessable(err.type ?? 'reauthorization_failed', err.message);
