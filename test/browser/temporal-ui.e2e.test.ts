@@ -7,12 +7,13 @@
  * `[redacted]`, nothing on the page is still `binary/encrypted`, and no token, code or key used
  * along the way is anywhere in the page's text or HTML. The same page with the codec endpoint taken
  * out of the UI's settings shows ciphertext: that is what these assertions tell apart.
- * Screenshots of the decoded UI go to docs/screenshots/ (README, Operators).
+ * Screenshots of the decoded UI go to docs/screenshots/ (README, Operators) with UPDATE_SCREENSHOTS=1.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -23,7 +24,12 @@ import { freePort } from '../../libs/temporal/dev-server';
 import { configureOAuthApp, crmAccount, oauthRoundTrip, type Shape } from '../support/oauth';
 import { ROOT } from '../support/paths';
 import { api, sandboxAccount, sandboxToken, waitFor, type TestSystem } from '../support/system';
+
 import { launchBrowser, newContext, SCREENSHOTS } from './support';
+
+// Its runs carry fresh ids and times, so the README's pictures are only rewritten when asked for
+// (UPDATE_SCREENSHOTS=1); otherwise they go to a scratch directory and the checkout stays as it is.
+const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS ? SCREENSHOTS : fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-ui-shots-'));
 
 /** `binary/encrypted`, the encoding of a payload the UI could not decode, as the UI shows metadata: base64. */
 const ENCRYPTED = ['binary/encrypted', Buffer.from('binary/encrypted').toString('base64').replace(/=+$/, '')];
@@ -366,7 +372,7 @@ describe('Temporal UI of npm start (browser)', () => {
     await checkUserMetadata(oauthReauth, ['Re-authorize HubSpot integration', 'Globex HubSpot', '(OAuth)', 'Succeeded: credential version 2']);
     await page.goto(runUrl(oauthReauth, 'history'), { waitUntil: 'load' });
     await waitForText(page, ['"provider": "hubspot"', '"outcome": "succeeded"'], 'OAuth reauthorization');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'temporal-ui-reauthorization.png') });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'temporal-ui-reauthorization.png') });
   });
 
   test('a token refresh: the refresh loop shows its decoded input, the plan naming the provider and the refresh result', async () => {
@@ -376,7 +382,7 @@ describe('Temporal UI of npm start (browser)', () => {
       ['loadRefreshPlan', '"provider": "hubspot"', '"authType": "oauth2"', 'refreshCredentials', '"outcome": "refreshed"', '"version": 3'],
     );
     await checkUserMetadata(refresh, ['Keep the credentials of HubSpot integration', 'Globex HubSpot', 'fresh and checked', 'Refreshing in']);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'temporal-ui-refresh-details.png') });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'temporal-ui-refresh-details.png') });
   });
 
   test('the list of one integration runs, and the same page without the codec endpoint shows only ciphertext', async () => {
@@ -391,7 +397,7 @@ describe('Temporal UI of npm start (browser)', () => {
     await list.goto(`${start.uiUrl}/namespaces/default/workflows`, { waitUntil: 'load' });
     await waitForText(list, [`reauth:${oauthIntegrationId}`, `reauth:${tokenIntegrationId}`, `refresh:${oauthIntegrationId}`, `connect:${tokenIntegrationId}`, 'succeeded', 'hubspot'], 'the workflow list');
     await list.getByRole('button', { name: 'Collapse saved views' }).click();
-    await list.screenshot({ path: path.join(SCREENSHOTS, 'temporal-ui-workflows.png') });
+    await list.screenshot({ path: path.join(SCREENSHOT_DIR, 'temporal-ui-workflows.png') });
     // Filtered by one integration: its reauthorizations (the refresh loop and connect carry no search attributes).
     await list.goto(`${start.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`IntegrationId = "${oauthIntegrationId}"`)}`, { waitUntil: 'load' });
     await waitFor('the filtered list', async () => (await list.locator('a', { hasText: `reauth:${oauthIntegrationId}` }).count()) === 2, 30_000);
