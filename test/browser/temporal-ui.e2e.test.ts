@@ -10,7 +10,7 @@
  * Screenshots of the decoded UI go to docs/screenshots/ (README, Operators) with UPDATE_SCREENSHOTS=1.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
@@ -22,6 +22,7 @@ import { credentialAad } from '../../libs/db/credential-store';
 import { embeddedPostgresUrl } from '../../libs/dev/embedded-postgres';
 import { freePort } from '../../libs/temporal/dev-server';
 import { configureOAuthApp, crmAccount, oauthRoundTrip, type Shape } from '../support/oauth';
+import { descendants, npmStartDataDir } from '../support/npm-start';
 import { ROOT } from '../support/paths';
 import { api, sandboxAccount, sandboxToken, waitFor, type TestSystem } from '../support/system';
 
@@ -45,29 +46,9 @@ interface NpmStart {
   pgPort: number;
 }
 
-function descendants(pid: number): number[] {
-  const out = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const all: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      all.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return all;
-}
-
 /** `npm start` (what it runs after building) on free ports, with its own data directory, embedded everything. */
 async function npmStart(): Promise<NpmStart> {
-  fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
-  const dataDir = fs.mkdtempSync(path.join(ROOT, '.data', 'temporal-ui-test-'));
-  fs.chmodSync(dataDir, 0o755); // embedded Postgres runs as another user when we are root
+  const dataDir = npmStartDataDir('temporal-ui-test-');
   const ports = { api: await freePort(), crm: await freePort(), temporal: await freePort(), ui: await freePort(), pg: await freePort() };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
