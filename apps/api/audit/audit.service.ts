@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AUDIT_ACTOR_KINDS, type AuditActor, type AuditActorKind, outcomeOfType } from '../../../libs/domain/audit';
 import { isSensitiveKey, REDACTED, redactText } from '../codec/redaction';
-import { ApiError, isUuid } from '../common/api-error';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { DEFAULT_AUDIT_PAGE, type ListAuditEventsQuery } from './audit.dto';
 
 export interface AuditEventView {
@@ -29,27 +29,7 @@ interface AuditRow {
   position: string;
 }
 
-/** Where a page ends: the last row's `created_at` (microseconds, UTC) and id. */
-type Cursor = [string, string];
 
-const POSITION_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
-
-function encodeCursor(row: AuditRow): string {
-  return Buffer.from(JSON.stringify([row.position, row.id] satisfies Cursor)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && POSITION_RE.test(parsed[0]) && typeof parsed[1] === 'string' && isUuid(parsed[1])) {
-    return [parsed[0], parsed[1]];
-  }
-  throw ApiError.badRequest('invalid_cursor', 'cursor is not a nextCursor of this list; start again without one');
-}
 
 /**
  * The audit trail of a tenant, newest first. Keyset pages on (created_at, id): a row written while
@@ -73,7 +53,7 @@ export class AuditService {
       where.push(`type = $${params.length}`);
     }
     if (q.cursor) {
-      const [position, id] = decodeCursor(q.cursor);
+      const [position, id] = decodeKeysetCursor(q.cursor);
       params.push(position, id);
       where.push(`(created_at, id) < ($${params.length - 1}::timestamp AT TIME ZONE 'UTC', $${params.length}::uuid)`);
     }
@@ -88,7 +68,7 @@ export class AuditService {
       params,
     )) as AuditRow[];
     const page = rows.slice(0, limit);
-    return { data: page.map(view), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+    return { data: page.map(view), nextCursor: rows.length > limit ? encodeKeysetCursor(page[page.length - 1]) : null };
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { WebhookDeliveryStatus } from '../../../libs/db/entities';
-import { ApiError, isUuid } from '../common/api-error';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../common/keyset-cursor';
 import { DEFAULT_EVENTS_PAGE, type ListEventsQuery } from './webhooks.dto';
 
 /** Where one event stands at one endpoint. Never a secret: the error is our own words, never the receiver's answer. */
@@ -70,27 +70,9 @@ interface EventRow {
   position: string;
 }
 
-/** Where a page ends: the last event's `created_at` (microseconds, UTC) and id. */
-type Cursor = [string, string];
 
-const POSITION_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
-
-function encodeCursor(row: EventRow): string {
-  return Buffer.from(JSON.stringify([row.position, row.id] satisfies Cursor)).toString('base64url');
-}
-
-export function decodeEventsCursor(cursor: string): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && POSITION_RE.test(parsed[0]) && typeof parsed[1] === 'string' && isUuid(parsed[1])) {
-    return [parsed[0], parsed[1]];
-  }
-  throw ApiError.badRequest('invalid_cursor', 'cursor is not a nextCursor of this list; start again without one');
-}
+/** Kept under its name for callers of the events list. */
+export const decodeEventsCursor = decodeKeysetCursor;
 
 /**
  * The webhook events emitted for a tenant, newest first, each with its delivery at every endpoint.
@@ -106,7 +88,7 @@ export class EventsService {
     const params: unknown[] = [tenantId];
     let after = '';
     if (q.cursor) {
-      const [position, id] = decodeEventsCursor(q.cursor);
+      const [position, id] = decodeKeysetCursor(q.cursor);
       params.push(position, id);
       after = `AND ("created_at", "id") < ($2::timestamp AT TIME ZONE 'UTC', $3::uuid)`;
     }
@@ -141,7 +123,7 @@ export class EventsService {
         payload: e.payload ?? {},
         deliveries: byEvent.get(e.id) ?? [],
       })),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null,
+      nextCursor: rows.length > limit ? encodeKeysetCursor(page[page.length - 1]) : null,
     };
   }
 }
