@@ -72,6 +72,7 @@ const config: Config = {
         ...shared.testPathIgnorePatterns,
         ...unitDirectories.map((directory) => `<rootDir>/test/${directory}/`),
         '<rootDir>/test/chaos/',
+        '<rootDir>/test/cluster/',
       ],
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-e2e-setup.ts'],
     },
@@ -81,6 +82,13 @@ const config: Config = {
       displayName: 'chaos',
       testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/chaos/jest-chaos-setup.ts'],
+    },
+    {
+      // `npm run test:cluster` only: the topology of a Temporal cluster (4 service processes on Postgres, 2 workers, 2 APIs).
+      ...shared,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/jest-e2e-setup.ts'],
     },
   ],
 };

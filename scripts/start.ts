@@ -1,6 +1,9 @@
 /**
  * `npm start`: the whole system on embedded defaults, one command, one Ctrl-C.
  * Temporal dev server (with UI) → Postgres (DATABASE_URL or embedded) → sandbox CRM → worker → API.
+ * `npm run start:cluster` (`--topology=cluster`): Postgres → a Temporal cluster on it (frontend,
+ * history, matching and worker services, UI server) → sandbox CRM → two workers → two APIs behind a
+ * round-robin proxy on PORT.
  * Each of these can be swapped for a real service by environment variable (see the README).
  * Once the system is up, a child that dies is restarted with backoff (libs/dev/supervisor.ts);
  * Ctrl-C stops everything in reverse order and removes `.data/npm-start.pid` (libs/dev/run-lock.ts).
@@ -17,7 +20,40 @@ import { startEmbeddedPostgres } from '../libs/dev/embedded-postgres';
 import { RunLock } from '../libs/dev/run-lock';
 import { spawnService, waitForHttp } from '../libs/dev/service-process';
 import { describeExit, exitedOnStopSignal, Supervised, type Running } from '../libs/dev/supervisor';
-import { provisionTemporalCli, startDevServer } from '../libs/temporal/dev-server';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../libs/dev/round-robin-proxy';
+import { startTemporalCluster, type ClusterPostgres, type ClusterService } from '../libs/temporal/cluster';
+import { provisionClusterBinaries } from '../libs/temporal/cluster-binaries';
+import { freePort, provisionTemporalCli, startDevServer } from '../libs/temporal/dev-server';
+
+type Topology = 'dev' | 'cluster';
+
+/** `--topology=dev|cluster` (default dev); anything else is refused, saying what is accepted. */
+function parseTopology(argv: readonly string[]): Topology {
+  let topology: string = 'dev';
+  for (const arg of argv) {
+    if (arg.startsWith('--topology=')) topology = arg.slice('--topology='.length);
+    else throw new Error(`npm start: unknown argument ${JSON.stringify(arg)}; accepted: --topology=dev|cluster`);
+  }
+  if (topology !== 'dev' && topology !== 'cluster') throw new Error(`npm start: --topology must be dev or cluster, not ${JSON.stringify(topology)}`);
+  return topology;
+}
+
+/** The cluster's databases live on the system's Postgres server, beside the engine's own database. */
+function clusterPostgresOf(databaseUrl: string): ClusterPostgres {
+  const url = new URL(databaseUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: 'reauth_temporal',
+    visibilityDatabase: 'reauth_temporal_visibility',
+  };
+}
+
+/** How many workers and API processes the cluster topology runs. */
+const CLUSTER_REPLICAS = 2;
+const CLUSTER_SERVICES_LINE = 'Temporal frontend, history, matching and worker services on Postgres';
 
 const COLORS: Record<string, string> = { api: '\x1b[36m', worker: '\x1b[35m', 'sandbox-crm': '\x1b[33m', start: '\x1b[32m' };
 const tty = process.stdout.isTTY;
@@ -47,6 +83,7 @@ async function stopWithin(stop: () => Promise<void>, child: ChildProcess, graceM
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..');
   process.chdir(root);
+  const topology = parseTopology(process.argv.slice(2));
   // After chdir: DATA_DIR is relative to the project. All settings are checked here, before anything starts.
   const { app: cfg, start, devTools } = loadSections({ app: APP_SECTION, start: START_SECTION, devTools: DEV_TOOLS_SECTION });
   fs.mkdirSync(cfg.dataDir, { recursive: true });
@@ -58,8 +95,13 @@ async function main(): Promise<void> {
   // The worker's grace, its forced end 5 s later, and a margin: only then is it SIGKILLed.
   const workerStopMs = (cfg.workerShutdownGraceSeconds + 10) * 1000;
 
+  if (topology === 'cluster' && cfg.temporalAddress) {
+    throw new Error(`npm run start:cluster starts its own Temporal cluster: unset TEMPORAL_ADDRESS (${cfg.temporalAddress}), or use npm start with it`);
+  }
   let uiCodec: DevUiCodec | undefined;
   let temporal: Supervised | undefined;
+  let proxy: RoundRobinProxy | undefined;
+  const clusterServices: Supervised[] = [];
   let pg: Supervised | undefined;
   const services: Supervised[] = [];
   // Refuses a second npm start on this data, ends the orphans of one that did not stop.
@@ -70,9 +112,11 @@ async function main(): Promise<void> {
     if (stopping) return new Promise<never>(() => undefined);
     stopping = true;
     say('start', 'shutting down…');
-    for (const s of [temporal, pg, ...services]) s?.stopping();
+    for (const s of [temporal, pg, ...clusterServices, ...services]) s?.stopping();
+    if (proxy) await proxy.close();
     for (const s of [...services].reverse()) await s.stop();
     if (temporal) await temporal.stop();
+    for (const s of [...clusterServices].reverse()) await s.stop();
     if (uiCodec) await uiCodec.close();
     if (pg) await pg.stop();
     lock.release();
@@ -116,7 +160,7 @@ async function main(): Promise<void> {
   const keys = resolveKeySpecs(cfg); // generate dev encryption keys once, before API and worker race for them
 
   let temporalUiUrl: string | null = null;
-  if (!cfg.temporalAddress) {
+  if (topology === 'dev' && !cfg.temporalAddress) {
     const cli = await provisionTemporalCli(root, (m) => say('start', m), devTools);
     // The dev UI cannot send an API key: it gets its own redacting codec on loopback (see dev-ui-codec.ts).
     const codec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
@@ -154,10 +198,41 @@ async function main(): Promise<void> {
     await pg.start();
   }
 
+  if (topology === 'cluster') {
+    const binaries = await provisionClusterBinaries((m) => say('start', m));
+    const codec = await startDevUiCodec({ payloadCodecKeys: keys.payloadCodecKeys, corsOrigins: codecCorsOrigins(cfg) });
+    uiCodec = codec;
+    say('start', `starting a Temporal cluster on Postgres (${binaries.server})…`);
+    const started = await startTemporalCluster({
+      binaries,
+      postgres: clusterPostgresOf(env.DATABASE_URL ?? cfg.databaseUrl!),
+      dataDir: path.join(cfg.dataDir, 'temporal-cluster'),
+      frontendPort: cfg.temporalPort,
+      uiPort: cfg.temporalUiPort,
+      namespace: cfg.temporalNamespace,
+      uiCodecEndpoint: codec.url,
+      log: (m) => say('start', m),
+    });
+    temporalUiUrl = started.uiUrl;
+    env.TEMPORAL_ADDRESS = started.address;
+    // Each service is supervised on its own: the first launch is the process already running, a
+    // later one starts that service again with the same config and ports.
+    for (const { service, process: first } of [...started.processes]) {
+      let initial: typeof first | undefined = first;
+      const unit = supervised(`temporal-${service}`, async () => {
+        const child = initial ?? (await started.restart(service as ClusterService)).process;
+        initial = undefined;
+        return { process: child, stop: () => stopWithin(async () => void child.kill('SIGTERM'), child, 10_000) };
+      }, `; see ${path.relative(root, cfg.dataDir)}/temporal-cluster/logs/temporal-${service}.log`);
+      clusterServices.push(unit);
+      await unit.start();
+    }
+  }
+
   const onLine = (name: string, line: string) => say(name, line);
-  const launch = (name: string, script: string, stopMs: number, readyUrl?: string): Supervised => {
+  const launch = (name: string, script: string, stopMs: number, readyUrl?: string, ownEnv: NodeJS.ProcessEnv = {}): Supervised => {
     const svc = supervised(name, async () => {
-      const s = spawnService(name, path.join(root, 'dist', script), env, onLine);
+      const s = spawnService(name, path.join(root, 'dist', script), { ...env, ...ownEnv }, onLine);
       if (readyUrl) {
         try {
           await waitForHttp(readyUrl, 30_000, s.child);
@@ -173,15 +248,34 @@ async function main(): Promise<void> {
   };
 
   if (start.launchSandboxCrm) await launch('sandbox-crm', 'apps/sandbox-crm/main.js', 10_000, `${cfg.sandboxCrmUrl}/health`).start();
-  await launch('worker', 'apps/worker/main.js', workerStopMs).start();
-  const api = launch('api', 'apps/api/main.js', apiStopMs);
-  await api.start();
-  await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready`, 120_000, api.process);
-  for (const s of [temporal, pg, ...services]) s?.arm();
+  if (topology === 'dev') {
+    await launch('worker', 'apps/worker/main.js', workerStopMs).start();
+    const api = launch('api', 'apps/api/main.js', apiStopMs);
+    await api.start();
+    await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready`, 120_000, api.process);
+  } else {
+    for (let i = 0; i < CLUSTER_REPLICAS; i++) {
+      // Two workers on one host: each its own metrics ports (0 keeps a listener off).
+      const ports = (base: number) => (base === 0 ? '0' : String(base + 2 * i));
+      const ownEnv = { WORKER_METRICS_PORT: ports(cfg.workerMetricsPort), TEMPORAL_SDK_METRICS_PORT: ports(cfg.temporalSdkMetricsPort) };
+      await launch(`worker-${i + 1}`, 'apps/worker/main.js', workerStopMs, undefined, ownEnv).start();
+    }
+    const upstreams: string[] = [];
+    for (let i = 0; i < CLUSTER_REPLICAS; i++) {
+      const port = await freePort();
+      const api = launch(`api-${i + 1}`, 'apps/api/main.js', apiStopMs, undefined, { PORT: String(port) });
+      await api.start();
+      await waitForHttp(`http://127.0.0.1:${port}/ready`, 120_000, api.process);
+      upstreams.push(`http://127.0.0.1:${port}`);
+    }
+    proxy = await startRoundRobinProxy(upstreams, cfg.apiPort);
+    say('start', `round-robin proxy on port ${cfg.apiPort} → ${upstreams.join(', ')}`);
+  }
+  for (const s of [temporal, pg, ...clusterServices, ...services]) s?.arm();
 
   const lines = [
     '',
-    'Reauthorization engine is up.',
+    `Reauthorization engine is up${topology === 'cluster' ? ` (cluster topology: ${CLUSTER_SERVICES_LINE}, ${CLUSTER_REPLICAS} workers, ${CLUSTER_REPLICAS} APIs)` : ''}.`,
     `  API            ${cfg.publicUrl}   (OpenAPI docs: ${cfg.publicUrl}/docs)`,
     `  Temporal UI    ${temporalUiUrl ?? '(external Temporal: ' + env.TEMPORAL_ADDRESS + ')'}${uiCodec ? `   (decodes through ${uiCodec.url}, credentials redacted)` : ''}`,
     `  Sandbox CRM    ${cfg.sandboxCrmUrl}`,

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDevToolsConfig, type DevToolsConfig } from '../config/config';
+import { copyExecutable, goInstall, isExecutable, onPath } from './go-install';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 /** The newest CLI tag that `go install` accepts (later tags carry `replace` directives). */
@@ -12,22 +12,6 @@ const CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSIO
 
 export function userCachePath(tools: DevToolsConfig = loadDevToolsConfig()): string {
   return path.join(tools.cacheDir, 'reauth-engine', `temporal-${TEMPORAL_CLI_VERSION}`);
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string, tools: DevToolsConfig): string | undefined {
-  for (const dir of tools.searchPath) {
-    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
 }
 
 export interface CliLocation {
@@ -115,7 +99,7 @@ export async function provisionTemporalCli(
   const go = onPath('go', tools) ?? goLocations.find(isExecutable);
   if (go) {
     log(`Temporal CLI: Go found at ${go}; building ${CLI_MODULE} with go install (a few minutes, once; then cached in ${userCachePath(tools)})…`);
-    const built = await goInstall(go, path.join(projectRoot, '.temporal', 'bin'), log, everyMs);
+    const [built] = await goInstall(go, { packages: [CLI_MODULE], binaries: ['temporal'], label: 'Temporal CLI' }, path.join(projectRoot, '.temporal', 'bin'), log, everyMs);
     copyIntoCache(built, tools);
     log(`Temporal CLI: built ${built}`);
     return { path: built, source: 'go-install' };
@@ -184,69 +168,8 @@ async function sdkDownload(dir: string): Promise<void> {
   await env.teardown();
 }
 
-/**
- * `go install -v <cli>` with GOBIN=`gobin`. Go's own output (a line per module downloaded and per
- * package compiled) is summarized every `everyMs` rather than printed; on failure the last lines that
- * are not package names (the errors) go into the exception.
- */
-function goInstall(go: string, gobin: string, log: (msg: string) => void, everyMs: number): Promise<string> {
-  fs.mkdirSync(gobin, { recursive: true });
-  const t0 = Date.now();
-  let [modules, packages, lastPackage] = [0, 0, ''];
-  const others: string[] = [];
-  const child = spawn(go, ['install', '-v', CLI_MODULE], {
-    cwd: os.tmpdir(),
-    // The child gets our environment (go needs HOME, GOPATH, proxies…) plus where to put the binary.
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let pending = '';
-  const onData = (chunk: Buffer) => {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (/^go: downloading /.test(line)) modules++;
-      else if (/^[\w.-]+(\/[\w.~@+-]+)*$/.test(line.trim()) && line.trim()) {
-        packages++;
-        lastPackage = line.trim();
-      } else if (line.trim()) {
-        others.push(line);
-        if (others.length > 40) others.shift();
-      }
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setInterval(() => {
-    const s = Math.round((Date.now() - t0) / 1000);
-    log(`Temporal CLI: still building… ${s} s (${modules} modules downloaded, ${packages} packages compiled${lastPackage ? `; last ${lastPackage}` : ''})`);
-  }, everyMs);
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) =>
-      reject(new Error(`go install ${CLI_MODULE} failed (${why}) after ${Math.round((Date.now() - t0) / 1000)} s${others.length ? `:\n${others.slice(-25).join('\n')}` : ''}`));
-    child.once('error', (err) => {
-      clearInterval(timer);
-      fail(err.message);
-    });
-    child.once('close', (code, signal) => {
-      clearInterval(timer);
-      if (pending.trim()) onData(Buffer.from('\n'));
-      const built = path.join(gobin, 'temporal');
-      if (code !== 0) return fail(signal ? `killed by ${signal}` : `exit ${code}`);
-      if (!isExecutable(built)) return fail(`no ${built} afterwards`);
-      log(`Temporal CLI: go install finished in ${Math.round((Date.now() - t0) / 1000)} s (${modules} modules downloaded, ${packages} packages compiled)`);
-      resolve(built);
-    });
-  });
-}
-
 function copyIntoCache(binary: string, tools: DevToolsConfig): void {
-  const cached = userCachePath(tools);
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  const tmp = `${cached}.${process.pid}.tmp`;
-  fs.copyFileSync(binary, tmp);
-  fs.chmodSync(tmp, 0o755);
-  fs.renameSync(tmp, cached);
+  copyExecutable(binary, userCachePath(tools));
 }
 
 export async function freePort(): Promise<number> {

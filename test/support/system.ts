@@ -9,6 +9,9 @@ import { Client as PgClient, Pool } from 'pg';
 import { KeyRing } from '../../libs/crypto/key-ring';
 import { credentialAad } from '../../libs/db/credential-store';
 import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../../libs/dev/round-robin-proxy';
+import { dropClusterDatabases, startTemporalCluster, type ClusterPostgres, type TemporalCluster } from '../../libs/temporal/cluster';
+import { provisionClusterBinaries } from '../../libs/temporal/cluster-binaries';
 import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
 import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
 import * as fs from 'node:fs';
@@ -44,7 +47,14 @@ export interface TestSystem {
   /** SIGKILL worker `index` (default 0) and wait until it is gone. */
   killWorker(index?: number): Promise<void>;
   startWorker(index?: number): Promise<void>;
+  /** The first API process (`apis[0]`). */
   api: ServiceProcess;
+  /** Every API process; with more than one, `apiUrl` is a round-robin proxy in front of them. */
+  apis: ServiceProcess[];
+  /** `dev` (the Temporal CLI's dev server) or `cluster` (a Temporal cluster on Postgres, 2 workers, 2 APIs). */
+  topology: SystemTopology;
+  /** Only on the cluster topology: its processes (one per Temporal service). */
+  cluster?: TemporalCluster;
   /** SIGKILL the API; `startApi` starts it again on the same port (waiting until `/ready` unless told not to). */
   killApi(): Promise<void>;
   startApi(opts?: { wait?: boolean }): Promise<void>;
@@ -87,7 +97,52 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
   };
 }
 
+export type SystemTopology = 'dev' | 'cluster';
+
+/** TEST_TOPOLOGY=cluster runs the e2e suites on a Temporal cluster (`npm run test:cluster`). */
+export function testTopology(): SystemTopology {
+  const t = process.env.TEST_TOPOLOGY ?? 'dev';
+  if (t !== 'dev' && t !== 'cluster') throw new Error(`TEST_TOPOLOGY must be dev or cluster, not ${JSON.stringify(t)}`);
+  return t;
+}
+
+function clusterPostgres(): ClusterPostgres {
+  const admin = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  const name = `temporal_test_${process.pid}_${Date.now().toString(36)}`;
+  return {
+    host: admin.hostname,
+    port: Number(admin.port || 5432),
+    user: decodeURIComponent(admin.username),
+    password: admin.password ? decodeURIComponent(admin.password) : undefined,
+    database: name,
+    visibilityDatabase: `${name}_visibility`,
+  };
+}
+
+/** The Temporal server of a test system: the dev server, or a cluster (which cannot be killed as a whole). */
+async function startTemporal(topology: SystemTopology, devOptions: Parameters<typeof startDevServer>[0] | undefined, scratch: string | undefined) {
+  if (topology === 'dev') {
+    const dev = await startDevServer(devOptions!);
+    return { dev, address: dev.address, stop: () => dev.stop() };
+  }
+  const binaries = await provisionClusterBinaries();
+  const postgres = clusterPostgres();
+  const cluster = await startTemporalCluster({ binaries, postgres, dataDir: path.join(scratch!, 'temporal-cluster'), headless: true });
+  return {
+    cluster,
+    address: cluster.address,
+    stop: async () => {
+      await cluster.stop();
+      await dropClusterDatabases(postgres).catch(() => undefined);
+    },
+  };
+}
+
 export interface StartSystemOptions {
+  /** Which Temporal (default TEST_TOPOLOGY, else `dev`). The cluster topology runs 2 workers and 2 APIs unless told otherwise. */
+  topology?: SystemTopology;
+  /** How many API processes (default 1 on dev, 2 on the cluster), behind a round-robin proxy when more than one. */
+  apis?: number;
   /**
    * Environment of every process, over the defaults below. EGRESS_ALLOWLIST is the exception: its
    * entries are ADDED to the tests' own (TEST_PEER_ALLOWLIST: where receivers and test CRMs
@@ -114,17 +169,22 @@ export interface StartSystemOptions {
 }
 
 export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSystem> {
-  const cli = await provisionTemporalCli(ROOT);
-  const scratch = opts.ownPostgres || opts.restartableTemporal ? fs.mkdtempSync(path.join(os.tmpdir(), 'reauth-system-')) : undefined;
-  const temporalPort = await freePort();
-  const temporalOptions = {
-    cliPath: cli.path,
-    headless: true,
-    port: temporalPort,
-    ...(opts.restartableTemporal ? { dbFile: path.join(scratch!, 'temporal.sqlite'), logFile: path.join(scratch!, 'temporal.log') } : {}),
-  };
-  let temporal: DevServer = await startDevServer(temporalOptions);
+  const topology = opts.topology ?? testTopology();
+  if (topology === 'cluster' && opts.restartableTemporal) throw new Error('restartableTemporal is a dev-server option (a cluster is killed one service at a time: system.cluster)');
+  const scratch =
+    opts.ownPostgres || opts.restartableTemporal || topology === 'cluster' ? fs.mkdtempSync(path.join(os.tmpdir(), 'reauth-system-')) : undefined;
+  const temporalOptions =
+    topology === 'dev'
+      ? {
+          cliPath: (await provisionTemporalCli(ROOT)).path,
+          headless: true,
+          port: await freePort(),
+          ...(opts.restartableTemporal ? { dbFile: path.join(scratch!, 'temporal.sqlite'), logFile: path.join(scratch!, 'temporal.log') } : {}),
+        }
+      : undefined;
+  let temporal: { address: string; stop(): Promise<void>; dev?: DevServer; cluster?: TemporalCluster } = await startTemporal(topology, temporalOptions, scratch);
   let ownPg: RestartablePostgres | undefined;
+  let proxy: RoundRobinProxy | undefined;
   const services: ServiceProcess[] = [];
   try {
     let db: { url: string; drop: () => Promise<void> };
@@ -135,6 +195,9 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
       db = await createDatabase();
     }
     const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+    const apiCount = Math.max(1, opts.apis ?? (topology === 'cluster' ? 2 : 1));
+    // With several APIs, apiPort is the proxy's and each API listens on a port of its own.
+    const apiPorts = apiCount === 1 ? [apiPort] : await Promise.all(Array.from({ length: apiCount }, () => freePort()));
     const keyA = `rk_test_tenant_a_${Math.random().toString(36).slice(2)}`;
     const keyB = `rk_test_tenant_b_${Math.random().toString(36).slice(2)}`;
     // A fixed key spec (TEST_PAYLOAD_CODEC_KEYS) lets recorded workflow histories be decoded later.
@@ -181,14 +244,18 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     };
     const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js', { ...env, ...opts.sandboxEnv });
     await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
-    const system: Partial<TestSystem> = {};
-    system.api = launch('api', 'apps/api/main.js');
-    const workerCount = Math.max(1, opts.workers ?? 1);
+    const system: Partial<TestSystem> = { topology, cluster: temporal.cluster };
+    const apiName = (index: number) => (apiCount === 1 ? 'api' : `api-${index + 1}`);
+    const launchApi = (index: number) => launch(apiName(index), 'apps/api/main.js', { ...env, PORT: String(apiPorts[index]) });
+    system.apis = apiPorts.map((_, index) => launchApi(index));
+    system.api = system.apis[0];
+    if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), apiPort);
+    const workerCount = Math.max(1, opts.workers ?? (topology === 'cluster' ? 2 : 1));
     const workerName = (index: number) => (workerCount === 1 ? 'worker' : `worker-${index + 1}`);
     system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
     system.worker = system.workers[0];
     try {
-      await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
+      for (const [index, port] of apiPorts.entries()) await waitForHttp(`http://127.0.0.1:${port}/ready`, 90_000, system.apis[index].child);
     } catch (err) {
       console.error(logs.slice(-50).join('\n'));
       throw err;
@@ -239,16 +306,16 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
         await sigkill(system.api!.child);
       },
       async startApi(startOpts: { wait?: boolean } = {}) {
-        system.api = launch('api', 'apps/api/main.js');
-        if (startOpts.wait !== false) await waitForHttp(`http://127.0.0.1:${apiPort}/ready`, 90_000, system.api.child);
+        system.apis![0] = system.api = launchApi(0);
+        if (startOpts.wait !== false) await waitForHttp(`http://127.0.0.1:${apiPorts[0]}/ready`, 90_000, system.api.child);
       },
       async killTemporal() {
-        if (!opts.restartableTemporal) throw new Error('killTemporal needs the restartableTemporal option');
-        await sigkill(temporal.process);
+        if (!opts.restartableTemporal || !temporal.dev) throw new Error('killTemporal needs the restartableTemporal option');
+        await sigkill(temporal.dev.process);
       },
       async startTemporal() {
         if (!opts.restartableTemporal) throw new Error('startTemporal needs the restartableTemporal option');
-        temporal = await startDevServer(temporalOptions);
+        temporal = await startTemporal('dev', temporalOptions, scratch);
       },
       async killPostgres() {
         if (!ownPg) throw new Error('killPostgres needs the ownPostgres option');
@@ -263,6 +330,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
           // Histories are fetched while the Temporal server still runs (replay tests are built from them).
           if (process.env.RECORD_HISTORIES) await recordHistories(client, process.env.RECORD_HISTORIES);
         } finally {
+          await proxy?.close();
           for (const s of [...services].reverse()) await s.stop(5000);
           await pg.end().catch(() => undefined);
           await readPool?.end().catch(() => undefined);
@@ -276,6 +344,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     }) as TestSystem;
   } catch (err) {
     // Leave nothing running behind a system that did not come up.
+    await proxy?.close().catch(() => undefined);
     for (const svc of services) await svc.stop(2000).catch(() => undefined);
     await temporal.stop().catch(() => undefined);
     await ownPg?.stop().catch(() => undefined);
