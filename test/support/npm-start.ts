@@ -99,12 +99,12 @@ export interface NpmStart {
 }
 
 /**
- * Spawns `npm start`. With `ownProcessGroup` it leads a process group of its own, which its
+ * Spawns `npm start` (with `args`, e.g. `--topology=cluster` for `npm run start:cluster`). With `ownProcessGroup` it leads a process group of its own, which its
  * children join: `process.kill(-pid, …)` then reaches all of them at once, as a terminal's Ctrl-C
  * does (SIGINT) or a power cut (SIGKILL).
  */
-export function spawnNpmStart(env: NodeJS.ProcessEnv, opts: { ownProcessGroup?: boolean } = {}): NpmStart {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'start.js')], {
+export function spawnNpmStart(env: NodeJS.ProcessEnv, opts: { ownProcessGroup?: boolean; args?: string[] } = {}): NpmStart {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'start.js'), ...(opts.args ?? [])], {
     env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
