@@ -174,7 +174,7 @@ export function createGrantActivities({
         const expiresAt = cred.refreshTokenExpiresAt.toISOString();
         if (reauthRecommendedAt(expiresAt, cfg.reauthRecommendedBeforeSeconds) > Date.now()) return { raised: false };
         if (await alreadyRecommended(tx, integration.tenantId, integration.id, grantIdOf(cred), expiresAt, cfg.reauthRecommendedBeforeSeconds)) return { raised: false };
-        const providerName = (await providers.resolve(integration.tenantId, integration.provider))?.name ?? integration.provider;
+        const providerName = (await providers.resolve(integration.tenantId, integration.provider, tx))?.name ?? integration.provider;
         const open = await tx.findOne(Alert, { where: { integrationId: integration.id, resolvedAt: IsNull() } });
         if (!open) {
           await tx.insert(Alert, {

@@ -68,7 +68,7 @@ export function createReauthorizationActivities({
         const active = integration.credentialVersion
           ? await tx.findOne(CredentialVersion, { where: { integrationId: integration.id, version: integration.credentialVersion } })
           : null;
-        const provider = await providers.resolve(integration.tenantId, integration.provider);
+        const provider = await providers.resolve(integration.tenantId, integration.provider, tx);
         const def = integration.authType === 'oauth2' ? provider?.oauth2 : undefined;
         return {
           requiredScopes: [...new Set([...(def?.defaultScopes ?? []), ...integration.requiredScopes, ...input.scopes])],

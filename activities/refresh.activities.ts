@@ -260,7 +260,7 @@ export function createRefreshActivities({
         const previousStatus = integration.status;
         if (previousStatus === args.status && integration.statusReason === args.reason) return { changed: false, previousStatus, superseded: false };
         await tx.update(Integration, { id: integration.id }, { status: args.status, statusReason: args.reason });
-        const providerName = (await providers.resolve(integration.tenantId, integration.provider))?.name ?? integration.provider;
+        const providerName = (await providers.resolve(integration.tenantId, integration.provider, tx))?.name ?? integration.provider;
         if (args.status === 'active') {
           await tx.update(Alert, { integrationId: integration.id, resolvedAt: IsNull() }, { resolvedAt: new Date() });
         } else {

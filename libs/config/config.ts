@@ -19,6 +19,7 @@ export interface AppConfig {
   apiHost: string;
   publicUrl: string;
   databaseUrl?: string;
+  databasePoolSize: number;
   embeddedPostgresPort: number;
   temporalAddress?: string;
   temporalPort: number;
@@ -129,6 +130,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     apiHost: read(SETTINGS.HOST),
     publicUrl: withoutTrailingSlash(read(SETTINGS.PUBLIC_URL) ?? `http://localhost:${apiPort}`),
     databaseUrl: read(SETTINGS.DATABASE_URL),
+    databasePoolSize: read(SETTINGS.DATABASE_POOL_SIZE),
     embeddedPostgresPort: read(SETTINGS.EMBEDDED_POSTGRES_PORT),
     temporalAddress: read(SETTINGS.TEMPORAL_ADDRESS),
     temporalPort: read(SETTINGS.TEMPORAL_PORT),

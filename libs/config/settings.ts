@@ -40,6 +40,11 @@ export const SETTINGS = {
     defaultText: 'embedded Postgres',
     description: 'Postgres connection string; unset: `npm start` runs embedded Postgres under `.data/postgres` (API and worker need it set)',
   }),
+  DATABASE_POOL_SIZE: setting(integer({ min: 1, max: 1000 }), {
+    name: 'DATABASE_POOL_SIZE',
+    fallback: 10,
+    description: 'Postgres connections each API and worker process may hold at once (a deployment sizes it so that all processes together stay under the server\'s `max_connections`)',
+  }),
   EMBEDDED_POSTGRES_PORT: setting(port(), { name: 'EMBEDDED_POSTGRES_PORT', fallback: 5433, description: 'port of the embedded Postgres of `npm start`' }),
   TEMPORAL_ADDRESS: optionalSetting(hostAndPort('temporal:7233'), {
     name: 'TEMPORAL_ADDRESS',

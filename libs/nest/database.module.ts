@@ -12,7 +12,7 @@ import { APP_CONFIG } from './tokens';
       inject: [APP_CONFIG],
       useFactory: (cfg: AppConfig) => {
         if (!cfg.databaseUrl) throw new Error('DATABASE_URL is not set (npm start sets it for embedded Postgres)');
-        return dataSourceOptions(cfg.databaseUrl);
+        return dataSourceOptions(cfg.databaseUrl, { extra: { max: cfg.databasePoolSize } });
       },
       dataSourceFactory: async (opts) => {
         const ds = await new DataSource(opts!).initialize();

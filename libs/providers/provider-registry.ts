@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { KeyRing } from '../crypto/key-ring';
 import { ProviderConfig } from '../db/entities';
@@ -66,9 +66,15 @@ export class ProviderRegistry {
     return [...builtIn, ...custom];
   }
 
-  async resolve(tenantId: string, key: string): Promise<ProviderDefinition | undefined> {
+  /**
+   * The provider `key` as tenant `tenantId` sees it. Inside a transaction, pass its manager: a read
+   * through the pool while the transaction holds a connection deadlocks the pool as soon as as many
+   * such transactions run at once as it has connections (20 concurrent reauthorization starts on a
+   * pool of 10 did).
+   */
+  async resolve(tenantId: string, key: string, manager: EntityManager = this.ds.manager): Promise<ProviderDefinition | undefined> {
     const builtIn = this.catalog().find((p) => p.key === key);
-    const config = await this.ds.getRepository(ProviderConfig).findOne({ where: { tenantId, providerKey: key } });
+    const config = await manager.getRepository(ProviderConfig).findOne({ where: { tenantId, providerKey: key } });
     if (builtIn) {
       if (builtIn.oauth2 && config?.settings && Array.isArray((config.settings as ProviderSettings).scopes)) {
         return { ...builtIn, oauth2: { ...builtIn.oauth2, defaultScopes: (config.settings as ProviderSettings).scopes! } };

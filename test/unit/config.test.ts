@@ -62,6 +62,7 @@ describe('AppConfig defaults', () => {
       apiHost: '127.0.0.1',
       publicUrl: 'http://localhost:3000',
       databaseUrl: undefined,
+      databasePoolSize: 10,
       embeddedPostgresPort: 5433,
       temporalAddress: undefined,
       temporalPort: 7233,
