@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   };
   const activities = createActivities({ ...deps, resyncStarter: new ResyncStarter(deps) });
 
-  const connection = await connectWorker(temporalAddress(cfg));
+  const connection = await connectWorker({ address: temporalAddress(cfg), apiKey: cfg.temporalApiKey });
   const bundle = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
   // SIGTERM/SIGINT (the SDK's Runtime listens for them): stop polling, let running activities
   // finish for the grace time, then cancel them (Temporal retries them on another worker), and

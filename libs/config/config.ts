@@ -20,6 +20,8 @@ export interface AppConfig {
   publicUrl: string;
   databaseUrl?: string;
   databasePoolSize: number;
+  /** Temporal Cloud: TLS and this API key on every call. */
+  temporalApiKey?: string;
   embeddedPostgresPort: number;
   temporalAddress?: string;
   temporalPort: number;
@@ -131,6 +133,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     publicUrl: withoutTrailingSlash(read(SETTINGS.PUBLIC_URL) ?? `http://localhost:${apiPort}`),
     databaseUrl: read(SETTINGS.DATABASE_URL),
     databasePoolSize: read(SETTINGS.DATABASE_POOL_SIZE),
+    temporalApiKey: read(SETTINGS.TEMPORAL_API_KEY),
     embeddedPostgresPort: read(SETTINGS.EMBEDDED_POSTGRES_PORT),
     temporalAddress: read(SETTINGS.TEMPORAL_ADDRESS),
     temporalPort: read(SETTINGS.TEMPORAL_PORT),

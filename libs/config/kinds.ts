@@ -46,6 +46,18 @@ export function text(accepted: string): Kind<string> {
   return { accepted, parse: (raw) => raw };
 }
 
+/** A secret token (a Temporal Cloud API key, say): non-empty, no whitespace; never shown in errors. */
+export function secretToken(accepted: string): Kind<string> {
+  return {
+    accepted,
+    secret: true,
+    parse(raw) {
+      if (!raw.trim() || /\s/.test(raw)) throw new Error('empty or contains whitespace');
+      return raw;
+    },
+  };
+}
+
 /** A name without whitespace: host names, Temporal namespaces and task queues. */
 export function name(accepted: string): Kind<string> {
   return {

@@ -3,7 +3,7 @@
  * form, default and meaning. The README's configuration table is generated from this catalogue
  * (`node dist/scripts/settings-table.js --write`) and a unit test keeps the two in step.
  */
-import { bootstrapApiKeys, hostAndPort, httpUrl, integer, keyRingSpec, name, oneOf, originList, port, postgresUrl, ratesPerKey, secretKeyList, text } from './kinds';
+import { bootstrapApiKeys, hostAndPort, httpUrl, integer, keyRingSpec, name, oneOf, originList, port, postgresUrl, ratesPerKey, secretKeyList, secretToken, text } from './kinds';
 import { EGRESS_ALLOWLIST_FORM, parseEgressAllowlist, type EgressAllowlist } from '../http/egress-allowlist';
 import { DEFAULT_CRM_CALLS_PER_SECOND } from '../temporal/crm-task-queues';
 import { optionalSetting, setting, type Kind, type Setting } from './schema';
@@ -79,6 +79,11 @@ export const SETTINGS = {
     name: 'BOOTSTRAP_API_KEYS',
     defaultText: 'dev key',
     description: 'tenants and API keys created at start; unset, `npm start` creates a dev key and writes it to `.data/dev-api-key`',
+  }),
+  TEMPORAL_API_KEY: optionalSetting(secretToken('a Temporal Cloud API key'), {
+    name: 'TEMPORAL_API_KEY',
+    defaultText: 'none: plain connection',
+    description: 'API key of the Temporal namespace (Temporal Cloud); set, the API and the worker connect over TLS and send it with every call',
   }),
   OPERATOR_API_KEYS: optionalSetting(secretKeyList(), {
     name: 'OPERATOR_API_KEYS',

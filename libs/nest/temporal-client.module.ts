@@ -24,7 +24,7 @@ class ConnectionCloser implements OnApplicationShutdown {
 @Global()
 @Module({
   providers: [
-    { provide: TEMPORAL_CONNECTION, inject: [APP_CONFIG], useFactory: (cfg: AppConfig) => connectClient(temporalAddress(cfg)) },
+    { provide: TEMPORAL_CONNECTION, inject: [APP_CONFIG], useFactory: (cfg: AppConfig) => connectClient({ address: temporalAddress(cfg), apiKey: cfg.temporalApiKey }) },
     {
       provide: Client,
       inject: [TEMPORAL_CONNECTION, APP_CONFIG, CODEC_KEY_RING],

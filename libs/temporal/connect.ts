@@ -14,12 +14,23 @@ async function withRetry<T>(what: string, fn: () => Promise<T>, timeoutMs: numbe
   }
 }
 
-export function connectClient(address: string, timeoutMs = 60_000): Promise<Connection> {
-  return withRetry(`cannot reach Temporal at ${address}`, () => Connection.connect({ address }), timeoutMs);
+/** How to reach Temporal: plain gRPC (dev server, a cluster inside the network), or TLS with an API key (Temporal Cloud). */
+export interface TemporalEndpoint {
+  address: string;
+  apiKey?: string;
 }
 
-export function connectWorker(address: string, timeoutMs = 60_000): Promise<NativeConnection> {
-  return withRetry(`cannot reach Temporal at ${address}`, () => NativeConnection.connect({ address }), timeoutMs);
+/** Connection options of an endpoint; the key goes in a header of every call, never in a log. */
+export function connectionOptions(endpoint: TemporalEndpoint): { address: string; tls?: boolean; apiKey?: string } {
+  return endpoint.apiKey ? { address: endpoint.address, tls: true, apiKey: endpoint.apiKey } : { address: endpoint.address };
+}
+
+export function connectClient(endpoint: TemporalEndpoint, timeoutMs = 60_000): Promise<Connection> {
+  return withRetry(`cannot reach Temporal at ${endpoint.address}`, () => Connection.connect(connectionOptions(endpoint)), timeoutMs);
+}
+
+export function connectWorker(endpoint: TemporalEndpoint, timeoutMs = 60_000): Promise<NativeConnection> {
+  return withRetry(`cannot reach Temporal at ${endpoint.address}`, () => NativeConnection.connect(connectionOptions(endpoint)), timeoutMs);
 }
 
 export function temporalAddress(cfg: { temporalAddress?: string; temporalPort: number }): string {

@@ -63,6 +63,7 @@ describe('AppConfig defaults', () => {
       publicUrl: 'http://localhost:3000',
       databaseUrl: undefined,
       databasePoolSize: 10,
+      temporalApiKey: undefined,
       embeddedPostgresPort: 5433,
       temporalAddress: undefined,
       temporalPort: 7233,
