@@ -56,6 +56,8 @@ export interface TestSystem {
   startPostgres(): Promise<void>;
   /** The environment every process was started with. */
   env: NodeJS.ProcessEnv;
+  /** Process ids of the Temporal server (the dev server: one), for benchmarks that measure its CPU and memory. */
+  temporalPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -226,6 +228,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
         );
       },
       env,
+      temporalPids: () => (temporal.process.pid === undefined ? [] : [temporal.process.pid]),
       async killWorker(index = 0) {
         await sigkill(system.workers![index].child);
       },
