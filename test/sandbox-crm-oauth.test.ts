@@ -957,6 +957,41 @@ describe('sandbox-crm OAuth shapes', () => {
     const stats = await admin<{ requests: Record<string, number> }>('GET', '/admin/stats');
     assert.deepEqual(stats.requests, { 'GET /hubspot/oauth/v1/access-tokens/:token': 1, 'POST /hubspot/oauth/v1/token': 2 });
   });
+
+  test('bulk grants (benchmark seeding): one account, user and token family each, expiring when asked; they refresh and are counted per second', async () => {
+    const client = await createClient('pipedrive', { scopes: SHAPES.pipedrive.scopes });
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const later = new Date(Date.now() + 3600_000).toISOString();
+    const { data: grants } = await admin<{ data: Array<{ accountId: string; userId: string; accessToken: string; refreshToken: string; expiresAt: string; scopes: string[] }> }>(
+      'POST',
+      '/admin/oauth/grants',
+      { clientId: client.clientId, accessTokenExpiresAt: [soon, later] },
+    );
+    assert.equal(grants.length, 2);
+    assert.notEqual(grants[0].accountId, grants[1].accountId, 'each grant is its own CRM account');
+    assert.deepEqual(grants[0].scopes, SHAPES.pipedrive.scopes);
+    assert.equal(grants[0].expiresAt, soon);
+    assert.equal(grants[1].expiresAt, later);
+    await admin('DELETE', '/admin/stats');
+    assert.equal((await whoAmI('pipedrive', grants[0].accessToken)).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    assert.equal((await whoAmI('pipedrive', grants[0].accessToken)).status, 401, 'the first access token expired when asked');
+    assert.equal((await whoAmI('pipedrive', grants[1].accessToken)).status, 200);
+    const refreshed = await refresh('pipedrive', client, grants[0].refreshToken);
+    assert.equal(refreshed.status, 200, 'the refresh token works like a consented one');
+    const families = await admin<{ data: Array<{ userId: string; live: boolean }> }>('GET', `/admin/oauth/grants?clientId=${client.clientId}`);
+    assert.deepEqual(families.data.map((f) => f.live), [true, true]);
+
+    const { seconds } = await admin<{ seconds: Array<{ second: number; count: number }> }>('GET', '/admin/stats/per-second?pathPrefix=/pipedrive/');
+    assert.equal(seconds.reduce((sum, s) => sum + s.count, 0), 4, 'three who-am-I calls and one refresh, by second');
+    assert.ok(seconds.every((s) => s.second % 1000 === 0 && s.count > 0));
+    assert.deepEqual((await admin<{ seconds: unknown[] }>('GET', '/admin/stats/per-second?pathPrefix=/hubspot/')).seconds, []);
+
+    const past = await http('POST', '/admin/oauth/grants', { json: { clientId: client.clientId, accessTokenExpiresAt: [new Date(Date.now() - 1000).toISOString()] } });
+    assert.equal(past.status, 400);
+    const unknown = await http('POST', '/admin/oauth/grants', { json: { clientId: 'nope', accessTokenExpiresAt: [later] } });
+    assert.equal(unknown.status, 404);
+  });
 });
 
 function escapeRegExp(text: string): string {

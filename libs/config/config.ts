@@ -200,6 +200,16 @@ export const BENCH_SECTION: Section<BenchConfig> = (read) => ({
   refreshFleetSize: read(SETTINGS.BENCH_FLEET),
 });
 
+export interface BenchFleetConfig {
+  size: number;
+  windowSeconds: number;
+}
+
+export const BENCH_FLEET_SECTION: Section<BenchFleetConfig> = (read) => ({
+  size: read(SETTINGS.BENCH_FLEET_SIZE),
+  windowSeconds: read(SETTINGS.BENCH_FLEET_WINDOW_SECONDS),
+});
+
 export interface ChaosConfig {
   operations: number;
   seed: number | undefined;

@@ -283,6 +283,18 @@ export const SETTINGS = {
   BENCH_N20: setting(integer({ min: 1 }), { name: 'BENCH_N20', fallback: 100, description: '`npm run bench`: reauthorizations measured at concurrency 20' }),
   BENCH_FLEET: setting(integer({ min: 1 }), { name: 'BENCH_FLEET', fallback: 40, description: '`npm run bench`: integrations in the refresh fleet' }),
 
+  // npm run bench:fleet
+  BENCH_FLEET_SIZE: setting(integer({ min: 1 }), {
+    name: 'BENCH_FLEET_SIZE',
+    fallback: 10_000,
+    description: '`npm run bench:fleet`: OAuth integrations whose access tokens all expire inside one window',
+  }),
+  BENCH_FLEET_WINDOW_SECONDS: setting(integer({ min: 10 }), {
+    name: 'BENCH_FLEET_WINDOW_SECONDS',
+    fallback: 300,
+    description: '`npm run bench:fleet`: length of that window (expiries spread evenly over it)',
+  }),
+
   // npm run test:chaos
   CHAOS_OPERATIONS: setting(integer({ min: 4 }), {
     name: 'CHAOS_OPERATIONS',

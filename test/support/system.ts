@@ -66,6 +66,8 @@ export interface TestSystem {
   startPostgres(): Promise<void>;
   /** The environment every process was started with. */
   env: NodeJS.ProcessEnv;
+  /** Process ids of the Temporal server (the dev server: one; the cluster: one per service), for benchmarks that measure its CPU and memory. */
+  temporalPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -293,6 +295,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
         );
       },
       env,
+      temporalPids: () => (temporal.dev ? [temporal.dev.process] : (temporal.cluster?.processes ?? []).map((p) => p.process)).map((p) => p.pid).filter((pid): pid is number => pid !== undefined),
       async killWorker(index = 0) {
         await sigkill(system.workers![index].child);
       },

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
+import { AccountsStore } from '../accounts/accounts.store';
 import { isDataCenterRegion } from '../accounts/crm-model';
 import { badRequest, notFound, SandboxError } from '../common/sandbox-error';
 import {
@@ -7,6 +8,7 @@ import {
   ExpireOAuthTokenDto,
   ListGrantsQueryDto,
   InspectRefreshTokenDto,
+  IssueGrantsDto,
   OAuthSettingsDto,
   RevokeOAuthTokenDto,
   UpsertOAuthClientDto,
@@ -35,6 +37,7 @@ export class OAuthAdminController {
     private readonly settings: OAuthSettingsService,
     private readonly stats: OAuthStatsService,
     private readonly tokens: TokenStore,
+    private readonly accounts: AccountsStore,
   ) {}
 
   /** Registers an app; posting an existing clientId again updates it. */
@@ -90,6 +93,42 @@ export class OAuthAdminController {
       throw new SandboxError(status, decided.code, decided.message);
     }
     return { redirectTo: decided.url };
+  }
+
+  /**
+   * Issues grants in bulk, as if that many people had each consented once for `clientId` from an
+   * account of their own: per entry a new account and user, and a token family whose first access
+   * token expires at the given time, with a refresh token. The tokens are the same records the
+   * consent flow produces (they refresh, rotate, expire and revoke alike); only the browser round
+   * trip is skipped, so a benchmark can seed thousands of OAuth integrations in seconds.
+   */
+  @Post('grants')
+  @HttpCode(HttpStatus.OK)
+  issueGrants(@Body() body: IssueGrantsDto) {
+    const client = this.clients.get(body.clientId);
+    const shape = SHAPES[client.provider];
+    const scopes = body.scopes ?? client.scopes ?? shape.defaultScopes;
+    const now = Date.now();
+    const expiries = body.accessTokenExpiresAt.map((at) => Date.parse(at));
+    if (expiries.some((at) => at <= now)) throw badRequest('invalid_request', 'every accessTokenExpiresAt must be in the future');
+    const refreshTtl = this.settings.get().refreshTokenTtlSeconds;
+    const grants = expiries.map((expiresAt) => {
+      const account = this.accounts.createAccount();
+      const user = this.accounts.addUser(account.id);
+      const family = this.tokens.startFamily({ provider: client.provider, clientId: client.clientId, userId: user.id, accountId: account.id });
+      const grant = { region: account.region, scopes };
+      const access = this.tokens.issueAccessToken(family, { ...grant, ttlSeconds: (expiresAt - Date.now()) / 1000 });
+      const refresh = this.tokens.issueRefreshToken(family, { ...grant, ttlSeconds: refreshTtl });
+      return {
+        accountId: account.id,
+        userId: user.id,
+        accessToken: access.token,
+        refreshToken: refresh.token,
+        expiresAt: new Date(access.expiresAt).toISOString(),
+        scopes: [...scopes],
+      };
+    });
+    return { data: grants };
   }
 
   /** Revokes a refresh token (and its whole family) or a single access token. */

@@ -1,5 +1,6 @@
 import {
   ArrayMaxSize,
+  IsDateString,
   ArrayMinSize,
   IsArray,
   IsBoolean,
@@ -110,4 +111,20 @@ export class ListGrantsQueryDto {
 
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
   userId?: string;
+}
+
+/** At most this many grants per `POST /admin/oauth/grants` (a benchmark seeds in chunks). */
+export const MAX_BULK_GRANTS = 10_000;
+
+export class IssueGrantsDto {
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  clientId: string;
+
+  /** One grant per entry: its first access token expires then (in the future). */
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_BULK_GRANTS) @IsDateString({}, { each: true })
+  accessTokenExpiresAt: string[];
+
+  /** Granted scopes; omitted: the app's configured scopes, else the shape's defaults. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @IsNotEmpty({ each: true })
+  scopes?: string[];
 }

@@ -21,8 +21,8 @@ export class TokenStore {
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
   private readonly refreshTokens = new Map<string, RefreshTokenRecord>();
 
-  /** A new, empty family for the tokens a code exchange is about to issue. */
-  startFamily(code: AuthorizationCode): TokenFamily {
+  /** A new, empty family for the tokens a code exchange (or an admin-issued grant) is about to issue. */
+  startFamily(code: Pick<AuthorizationCode, 'provider' | 'clientId' | 'userId' | 'accountId'>): TokenFamily {
     const family: TokenFamily = {
       id: 'fam_' + randomBytes(8).toString('hex'),
       provider: code.provider,

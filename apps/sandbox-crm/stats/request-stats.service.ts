@@ -20,6 +20,15 @@ export interface RequestLogEntry {
 
 /** How many log entries are kept (the oldest go first). */
 export const REQUEST_LOG_LIMIT = 20_000;
+/** How many seconds of per-second counts are kept (the oldest go first). */
+export const PER_SECOND_LIMIT = 4 * 3600;
+
+/** Requests that arrived within one wall-clock second, per `"<METHOD> <path>"`. */
+export interface SecondCounts {
+  /** Start of the second, ms since epoch. */
+  second: number;
+  count: number;
+}
 const SECRET_PARAMS = /^(token|access_token|refresh_token|code|client_secret|code_verifier|password|hapikey)$/i;
 
 /** Counts CRM API requests, and logs them in order, so tests and benchmarks can assert which calls the engine made, and when. */
@@ -27,10 +36,27 @@ const SECRET_PARAMS = /^(token|access_token|refresh_token|code|client_secret|cod
 export class RequestStatsService {
   private readonly counts = new Map<string, number>();
   private log: RequestLogEntry[] = [];
+  /**
+   * Counts per second and key, kept apart from the log (which holds the last 20,000 requests
+   * only): how a benchmark checks that a fleet of thousands never hit the CRM above a rate.
+   */
+  private perSecond = new Map<number, Map<string, number>>();
 
   record(method: string, path: string, query = ''): RequestLogEntry {
     const key = `${method.toUpperCase()} ${path}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    let bucket = this.perSecond.get(second);
+    if (!bucket) {
+      bucket = new Map();
+      this.perSecond.set(second, bucket);
+      // Map order is insertion order, and seconds only grow: the first entries are the oldest.
+      for (const old of this.perSecond.keys()) {
+        if (this.perSecond.size <= PER_SECOND_LIMIT) break;
+        this.perSecond.delete(old);
+      }
+    }
+    bucket.set(path, (bucket.get(path) ?? 0) + 1);
     const entry: RequestLogEntry = { at: new Date().toISOString(), method: method.toUpperCase(), path, query: maskQuery(query), status: null };
     this.log.push(entry);
     if (this.log.length > REQUEST_LOG_LIMIT) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
@@ -50,8 +76,20 @@ export class RequestStatsService {
     return this.log.filter((e) => !pathPrefix || e.path.startsWith(pathPrefix)).map((e) => ({ ...e }));
   }
 
+  /** Requests per second (seconds with none are left out), optionally only paths starting with `pathPrefix`. */
+  perSecondCounts(pathPrefix?: string): SecondCounts[] {
+    const out: SecondCounts[] = [];
+    for (const [second, bucket] of this.perSecond) {
+      let count = 0;
+      for (const [path, n] of bucket) if (!pathPrefix || path.startsWith(pathPrefix)) count += n;
+      if (count) out.push({ second, count });
+    }
+    return out;
+  }
+
   reset(): void {
     this.counts.clear();
+    this.perSecond.clear();
     this.log = [];
   }
 }
