@@ -84,6 +84,18 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
     }
   };
 
+  /**
+   * A round that `refreshNow` asked for, on `version`. When newer credentials superseded that
+   * version meanwhile (a reauthorization swapped them, and its `credentialsUpdated` is still on its
+   * way), the request is kept for the next round, on the new version: a refresh asked for right
+   * after a reauthorization is not used up on the credentials it replaced.
+   */
+  const askedRound = async (plan: RefreshPlan, version: number): Promise<void> => {
+    requests.refreshNow = false;
+    await refreshAndCheck(plan, version);
+    if (state.lastResult === 'superseded' && patched('refresh-now-outlives-swap')) requests.refreshNow = true;
+  };
+
   for (let round = 0; round < MAX_ROUNDS_PER_RUN; round++) {
     requests.credentialsUpdated = false; // before loading: a swap signalled during the load is not lost
     const plan = await bookkeeping.loadRefreshPlan({ integrationId: input.integrationId });
@@ -98,8 +110,8 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       setCurrentDetails(tokenRefreshParkedDetails(plan.status, plan.statusReason, version !== null));
       await condition(woken);
       if (requests.credentialsUpdated) continue;
-      requests.refreshNow = false;
-      if (version !== null) await refreshAndCheck(plan, version);
+      if (version !== null) await askedRound(plan, version);
+      else requests.refreshNow = false;
       continue;
     }
     const recommendAt = await recommendIfDue(plan, version);
@@ -110,8 +122,8 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
     if (requests.credentialsUpdated) continue;
     // Woken to recommend a reauthorization, before the round is due: plan again (which raises it).
     if (!requests.refreshNow && recommendAt !== null && Date.now() < due) continue;
-    requests.refreshNow = false;
-    await refreshAndCheck(plan, version);
+    if (requests.refreshNow) await askedRound(plan, version);
+    else await refreshAndCheck(plan, version);
     if (workflowInfo().continueAsNewSuggested) break;
   }
   // Signals are not lost: the ones not yet handled wait for the new run.

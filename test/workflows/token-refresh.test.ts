@@ -360,6 +360,28 @@ describe('tokenRefresh', () => {
     expect(emittedEvents(stubs)).toEqual([]);
   });
 
+  test.concurrent('refreshNow that lands on credentials a reauthorization just replaced is kept for the new ones', async () => {
+    // Blocked on version 3; a reauthorization swaps in version 4 and the person asks for a refresh at
+    // once: the refreshNow signal arrives before the swap's credentialsUpdated. The round on 3 is
+    // superseded; the request must still refresh 4 now, not at 4's scheduled time an hour away.
+    const blocked = refreshPlan({ status: 'blocked', statusReason: 'refresh_token_revoked' });
+    const stubs = stubActivities({
+      loadRefreshPlan: plansInTurn(blocked, refreshPlan({ credentialVersion: 4 }), refreshPlan({ credentialVersion: 5 })),
+      refreshCredentials: async (args: { expectedVersion: number }) => (args.expectedVersion === 3 ? { outcome: 'superseded' } : refreshed(5)),
+      checkCredentialHealth: async () => healthy(),
+    });
+    const args = input();
+
+    await bed.withActivities(stubs, async (test) => {
+      const handle = await startRefresh(test, args);
+      await waitForState(handle, stubs, 1, { nextRunAt: null });
+      await handle.signal(refreshNowSignal);
+      await waitForState(handle, stubs, 3, { refreshes: 1, checks: 1, lastResult: 'healthy' });
+    });
+
+    expect(callArgs(stubs.refreshCredentials).map((a) => a.expectedVersion)).toEqual([3, 4]);
+  });
+
   test.concurrent('refreshNow: refreshes at once instead of waiting for the schedule', async () => {
     const stubs = stubActivities({
       loadRefreshPlan: plansInTurn(refreshPlan(), refreshPlan({ credentialVersion: 4 })),
