@@ -95,6 +95,9 @@ async function main(): Promise<void> {
   // The worker's grace, its forced end 5 s later, and a margin: only then is it SIGKILLed.
   const workerStopMs = (cfg.workerShutdownGraceSeconds + 10) * 1000;
 
+  // Every process builds links and OAuth redirect URIs from PUBLIC_URL: on the cluster topology each
+  // API has a port of its own, so they all get the proxy's address (what PORT's default would give).
+  if (topology === 'cluster') env.PUBLIC_URL = cfg.publicUrl;
   if (topology === 'cluster' && cfg.temporalAddress) {
     throw new Error(`npm run start:cluster starts its own Temporal cluster: unset TEMPORAL_ADDRESS (${cfg.temporalAddress}), or use npm start with it`);
   }
@@ -260,16 +263,18 @@ async function main(): Promise<void> {
       const ownEnv = { WORKER_METRICS_PORT: ports(cfg.workerMetricsPort), TEMPORAL_SDK_METRICS_PORT: ports(cfg.temporalSdkMetricsPort) };
       await launch(`worker-${i + 1}`, 'apps/worker/main.js', workerStopMs, undefined, ownEnv).start();
     }
-    const upstreams: string[] = [];
-    for (let i = 0; i < CLUSTER_REPLICAS; i++) {
-      const port = await freePort();
-      const api = launch(`api-${i + 1}`, 'apps/api/main.js', apiStopMs, undefined, { PORT: String(port) });
+    // The proxy takes PORT (on HOST) before the APIs start, so a taken port fails at once; the APIs
+    // listen on loopback ports of their own behind it.
+    const apiPorts: number[] = [];
+    for (let i = 0; i < CLUSTER_REPLICAS; i++) apiPorts.push(await freePort());
+    const upstreams = apiPorts.map((port) => `http://127.0.0.1:${port}`);
+    proxy = await startRoundRobinProxy(upstreams, { port: cfg.apiPort, host: cfg.apiHost });
+    say('start', `round-robin proxy on ${cfg.apiHost}:${cfg.apiPort} → ${upstreams.join(', ')}`);
+    for (const [i, port] of apiPorts.entries()) {
+      const api = launch(`api-${i + 1}`, 'apps/api/main.js', apiStopMs, undefined, { PORT: String(port), HOST: '127.0.0.1' });
       await api.start();
       await waitForHttp(`http://127.0.0.1:${port}/ready`, 120_000, api.process);
-      upstreams.push(`http://127.0.0.1:${port}`);
     }
-    proxy = await startRoundRobinProxy(upstreams, cfg.apiPort);
-    say('start', `round-robin proxy on port ${cfg.apiPort} → ${upstreams.join(', ')}`);
   }
   for (const s of [temporal, pg, ...clusterServices, ...services]) s?.arm();
 

@@ -69,9 +69,11 @@ const SQL_PLUGIN = 'postgres12';
 /** Runs the schema tool; resolves with its output, rejects with it on a non-zero exit. */
 function sqlTool(bin: string, pg: ClusterPostgres, database: string, args: string[]): Promise<string> {
   const common = ['--plugin', SQL_PLUGIN, '--ep', pg.host, '--port', String(pg.port), '--user', pg.user, '--db', database];
-  if (pg.password) common.push('--password', pg.password);
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [...common, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The password goes in the tool's environment (SQL_PASSWORD), never on its command line, which
+    // every local user can read in `ps`.
+    const env = { ...process.env, SQL_PASSWORD: pg.password ?? '' };
+    const child = spawn(bin, [...common, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -261,17 +263,20 @@ function tail(file: string, lines = 15): string {
  * smallint, so the kernel's ephemeral ports (32768 and up, what port 0 gives) are refused there.
  */
 export async function freePortBelow(limit: number, from = 20_000): Promise<number> {
-  const net = await import('node:net');
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = from + Math.floor(Math.random() * (limit - from));
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
+    if (await portIsFree(port)) return port;
   }
   throw new Error(`no free port between ${from} and ${limit}`);
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 /** `fn` until it succeeds (every 500 ms, for up to a minute); then its last error. */
@@ -292,13 +297,23 @@ async function prepareNamespace(address: string, namespace: string, log: (line: 
   const connection = await Connection.connect({ address });
   try {
     const svc = connection.workflowService;
-    try {
-      await svc.describeNamespace({ namespace });
-    } catch {
+    // A frontend that listens may not serve yet: both calls are retried until it does.
+    const known = await retrying(`the frontend`, () =>
+      svc.describeNamespace({ namespace }).then(
+        () => true,
+        (err: { code?: number }) => {
+          if (err.code === 5 /* NOT_FOUND */) return false;
+          throw err;
+        },
+      ),
+    );
+    if (!known) {
       log(`Temporal cluster: registering namespace ${namespace}`);
-      await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') }).catch((err: { code?: number }) => {
-        if (err.code !== 6 /* ALREADY_EXISTS */) throw err;
-      });
+      await retrying(`registering namespace ${namespace}`, () =>
+        svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') }).catch((err: { code?: number }) => {
+          if (err.code !== 6 /* ALREADY_EXISTS */) throw err;
+        }),
+      );
     }
     // The frontend learns of a new namespace on its cache's next refresh (up to 10 s).
     const existing = await retrying(`namespace ${namespace}`, () => connection.operatorService.listSearchAttributes({ namespace }));
@@ -340,8 +355,18 @@ export async function startTemporalCluster(opts: ClusterOptions): Promise<Tempor
   const configFile = path.join(opts.dataDir, 'temporal-server.yaml');
   // It holds the database password: readable by us only.
   fs.writeFileSync(configFile, JSON.stringify(clusterServerConfig(opts.postgres, ports, dynamicConfigFile), null, 2), { mode: 0o600 });
+  fs.chmodSync(configFile, 0o600); // `mode` applies only when the file is created; an older one may be wider
+
 
   const uiPort = opts.uiPort ?? (await free());
+  // A port asked for must be ours: another Temporal listening there would answer our readiness
+  // checks and take our namespace and search attributes.
+  for (const [what, port] of [
+    ['TEMPORAL_PORT (the frontend)', opts.frontendPort],
+    ['TEMPORAL_UI_PORT', opts.headless ? undefined : opts.uiPort],
+  ] as const) {
+    if (port !== undefined && !(await portIsFree(port))) throw new Error(`Temporal cluster: port ${port} (${what}) is in use, by another Temporal perhaps; stop it or choose another port`);
+  }
   const uiRoot = path.join(opts.dataDir, 'ui');
   if (!opts.headless) {
     fs.mkdirSync(path.join(uiRoot, 'config'), { recursive: true });
@@ -360,11 +385,19 @@ export async function startTemporalCluster(opts: ClusterOptions): Promise<Tempor
         : [opts.binaries.server, ['--config-file', configFile, '--allow-no-auth', 'start', '--service', service], grpcPort(service)];
     const child = spawn(bin, args, { stdio: ['ignore', out, out] });
     fs.closeSync(out);
+    // A binary that cannot be run (removed from the cache, say) fails the start, not the process.
+    const spawnFailed = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot run ${bin}: ${err.message}`))));
     const entry = { service, process: child };
     const at = processes.findIndex((p) => p.service === service);
     if (at >= 0) processes[at] = entry;
     else processes.push(entry);
-    await waitForPort(port, 90_000, child, `Temporal ${service}`, logFile);
+    try {
+      await Promise.race([waitForPort(port, 90_000, child, `Temporal ${service}`, logFile), spawnFailed]);
+    } catch (err) {
+      // Nothing left behind a start that failed (the supervisor may try again on the same ports).
+      await stopChild(child, 5_000);
+      throw err;
+    }
     return entry;
   };
   const stop = async () => {

@@ -251,7 +251,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     const launchApi = (index: number) => launch(apiName(index), 'apps/api/main.js', { ...env, PORT: String(apiPorts[index]) });
     system.apis = apiPorts.map((_, index) => launchApi(index));
     system.api = system.apis[0];
-    if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), apiPort);
+    if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), { port: apiPort });
     const workerCount = Math.max(1, opts.workers ?? (topology === 'cluster' ? 2 : 1));
     const workerName = (index: number) => (workerCount === 1 ? 'worker' : `worker-${index + 1}`);
     system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
