@@ -34,6 +34,12 @@ describe('npm run start:cluster', () => {
         assert.ok(children[name], `${name} recorded (${Object.keys(children).join(', ')})`);
       }
 
+      // Links and OAuth redirect URIs go through the proxy, the same from every process.
+      for (const name of ['api-1', 'api-2', 'worker-1', 'worker-2']) {
+        const environ = fs.readFileSync(`/proc/${children[name]}/environ`, 'utf8').split('\0');
+        expect({ name, publicUrl: environ.find((e) => e.startsWith('PUBLIC_URL=')) }).toEqual({ name, publicUrl: `PUBLIC_URL=http://localhost:${ports.api}` });
+      }
+
       const from = run.output().length;
       process.kill(children['temporal-history'], 'SIGKILL');
       await run.waitForOutput(/temporal-history restarted \(pid \d+/, 60_000, from);
