@@ -83,7 +83,7 @@ export function createWebhooksActivities({
       order: { createdAt: 'DESC' },
     });
     // The same object as `GET /v1/integrations/:id`, banner included.
-    const providerName = (await providers.resolve(integration.tenantId, integration.provider).catch(() => undefined))?.name ?? integration.provider;
+    const providerName = (await providers.resolve(integration.tenantId, integration.provider, tx).catch(() => undefined))?.name ?? integration.provider;
     return { integrated_account: integrationView(integration, cred, openReauth, providerName), ...reason };
   }
 
