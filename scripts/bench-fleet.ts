@@ -41,7 +41,6 @@
  * `--topology=dev` (default) runs on the Temporal dev server; `--topology=cluster` on the cluster
  * topology (its Temporal figures sum the four service processes and the UI server is not started).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -49,7 +48,7 @@ import { BENCH_FLEET_SECTION, loadSections } from '../libs/config/config';
 import { SETTINGS } from '../libs/config/settings';
 import { TOKEN_REFRESH_WORKFLOW } from '../libs/contracts';
 import { crmCallRates } from '../libs/temporal/crm-task-queues';
-import { parseBenchArgs, percentile, Progress, type BenchArgs, type Topology } from './bench-report';
+import { commitMeasured, parseBenchArgs, percentile, Progress, type BenchArgs, type Topology } from './bench-report';
 import { configureOAuthApp } from '../test/support/oauth';
 import { api, startSystem, type TestSystem } from '../test/support/system';
 
@@ -90,15 +89,6 @@ const W = fleetCfg.windowSeconds;
 const progress = new Progress((line) => console.log(line.replace('[bench ', '[bench:fleet ')));
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** The commit measured; `dirty` when tracked files differ from it. */
-function commitMeasured(): { sha: string; subject: string; dirty: boolean } | null {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { sha: git('rev-parse', 'HEAD'), subject: git('log', '-1', '--format=%s'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
-  } catch {
-    return null;
-  }
-}
 
 /** CPU seconds (user + system) and resident set of a process, from /proc. */
 function procSample(pid: number): { cpuSeconds: number; rssMiB: number; hwmMiB: number } | null {

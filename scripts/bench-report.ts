@@ -3,6 +3,7 @@
  * sample set, the progress lines and the SVG chart of the latency distributions. Kept apart from
  * scripts/bench.ts so they are unit-tested (test/unit/bench-report.test.ts).
  */
+import { execFileSync } from 'node:child_process';
 
 export const TOPOLOGIES = ['dev', 'cluster'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -255,4 +256,14 @@ export function latencyChartOf(results: BenchResults): string {
     `Reauthorization latency, ${results.topology} topology: engine vs direct baseline`,
     `commit ${commit ? `${commit.sha.slice(0, 10)}${commit.dirty ? ' (modified)' : ''}` : 'unknown'} · ${machine.cpus} × ${machine.cpuModel}${load} · Node ${machine.node} · ${results.at.slice(0, 16).replace('T', ' ')} UTC`,
   );
+}
+
+/** The commit measured; `dirty` when tracked files differ from it (the figures are then not that commit's). */
+export function commitMeasured(): { sha: string; subject: string; dirty: boolean } | null {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { sha: git('rev-parse', 'HEAD'), subject: git('log', '-1', '--format=%s'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return null;
+  }
 }

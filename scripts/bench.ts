@@ -17,13 +17,12 @@
  * processes), two workers and two APIs behind a round-robin proxy.
  */
 import { formatTrace, type TraceLine, traceWorkflow } from './workflow-trace';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_SECTION, loadSections } from '../libs/config/config';
-import { latencyChartOf, parseBenchArgs, percentile, Progress, ratios, summarize, type BenchArgs, type BenchResults, type Topology } from './bench-report';
+import { commitMeasured, latencyChartOf, parseBenchArgs, percentile, Progress, ratios, summarize, type BenchArgs, type BenchResults, type Topology } from './bench-report';
 import { beginAttempt, configureOAuthApp, connectedOAuthIntegration, consent, crmAccount, followCallback, startReauth } from '../test/support/oauth';
 import { api, connectedIntegration, sandboxToken, startSystem, waitFor, type TestSystem } from '../test/support/system';
 
@@ -45,15 +44,6 @@ const args = benchArgs();
 const progress = new Progress();
 const samples = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
 
-/** The commit measured; `dirty` when tracked files differ from it (the figures are then not that commit's). */
-function commitMeasured(): { sha: string; subject: string; dirty: boolean } | null {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { sha: git('rev-parse', 'HEAD'), subject: git('log', '-1', '--format=%s'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
-  } catch {
-    return null;
-  }
-}
 
 function machine() {
   const cpus = os.cpus();

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { ClusterBinaries } from './cluster-binaries';
-import { stopChild } from './dev-server';
+import { stopChild, waitForPort } from './dev-server';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 /**
@@ -224,24 +224,6 @@ function uiServerConfig(opts: { frontend: number; port: number; namespace: strin
   };
 }
 
-async function waitForPort(port: number, timeoutMs: number, child: ChildProcess, what: string, logFile: string): Promise<void> {
-  const net = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before listening; see ${logFile}:\n${tail(logFile)}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`);
-}
 
 function tail(file: string, lines = 15): string {
   try {
@@ -392,7 +374,7 @@ export async function startTemporalCluster(opts: ClusterOptions): Promise<Tempor
     if (at >= 0) processes[at] = entry;
     else processes.push(entry);
     try {
-      await Promise.race([waitForPort(port, 90_000, child, `Temporal ${service}`, logFile), spawnFailed]);
+      await Promise.race([waitForPort(port, 90_000, child, `Temporal ${service}`, () => `; see ${logFile}:\n${tail(logFile)}`), spawnFailed]);
     } catch (err) {
       // Nothing left behind a start that failed (the supervisor may try again on the same ports).
       await stopChild(child, 5_000);

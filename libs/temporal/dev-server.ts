@@ -184,10 +184,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number, child: ChildProcess): Promise<void> {
+/**
+ * Resolves once something accepts connections on 127.0.0.1:`port`; rejects when `child` exits first
+ * or time runs out. `what` names the process in the error, `hint` (where its log is, say) ends it.
+ */
+export async function waitForPort(port: number, timeoutMs: number, child: ChildProcess, what = 'temporal dev server', hint: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before listening on ${port}${hint()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const sock = net.connect(port, '127.0.0.1');
       sock.once('connect', () => {
@@ -199,7 +203,7 @@ async function waitForPort(port: number, timeoutMs: number, child: ChildProcess)
     if (ok) return;
     await new Promise((r) => setTimeout(r, 150));
   }
-  throw new Error(`temporal dev server did not listen on ${port} within ${timeoutMs} ms`);
+  throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms${hint()}`);
 }
 
 export interface DevServerOptions {
