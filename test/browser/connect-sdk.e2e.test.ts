@@ -12,6 +12,21 @@ import { api, connectedIntegration, sandboxToken, startSystem, type TestSystem }
 import { approveAtConsentPage, configureOAuthApp, integration, launchBrowser, newContext, openIntegration, screenshot, signIn, watchPage } from './support';
 
 /** A product's own page, on another origin, that embeds the link SDK from the API. */
+/**
+ * Resolves when `popup` closes. Call it before the step that closes the popup: the whole journey
+ * (submit, result page, message, close) can be over before that step's promise resolves, and a
+ * close already past is no event to wait for. On a timeout, says what the popup shows instead.
+ */
+function whenClosed(popup: Page): Promise<void> {
+  return popup.waitForEvent('close', { timeout: 30_000 }).then(
+    () => undefined,
+    async (err: Error) => {
+      const shows = popup.isClosed() ? '(closed)' : await popup.innerText('body').catch((e: Error) => `(unreadable: ${e.message})`);
+      throw new Error(`${err.message}\nthe popup shows: ${shows.replace(/\s+/g, ' ').slice(0, 600)}`);
+    },
+  );
+}
+
 function hostPage(apiUrl: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme App · Settings</title>
@@ -213,8 +228,9 @@ describe('connect pages and link SDK (browser)', () => {
     await popup.setViewportSize({ width: 520, height: 720 });
     await screenshot(popup, 'sdk-popup');
     await popup.getByLabel('New Sandbox CRM API token').fill(await sandboxToken(sys, accountId));
+    const closed = whenClosed(popup); // the SDK closes its popup on success
     await popup.getByRole('button', { name: 'Verify and connect' }).click();
-    await popup.waitForEvent('close', { timeout: 30_000 }); // the SDK closes its popup on success
+    await closed;
     await page.locator('#events li.success').waitFor();
     const events = (await page.evaluate('window.events')) as Array<{ kind: string; data: any }>;
     assert.deepEqual(events, [{ kind: 'success', data: { reauthorizationId: link.body.reauthorization_id, integrationId: created.id } }]);
@@ -259,8 +275,9 @@ describe('connect pages and link SDK (browser)', () => {
 
     // "Try again" goes back to the CRM in this popup (its attempt cookie), then the consent succeeds.
     await popup.getByRole('link', { name: 'Try again' }).click();
+    const closed = whenClosed(popup);
     await approveAtConsentPage(popup, sys, acct.userId);
-    await popup.waitForEvent('close', { timeout: 30_000 });
+    await closed;
     await page.locator('#events li.success').waitFor();
     const events = (await page.evaluate('window.events')) as Array<{ kind: string; data: any }>;
     assert.deepEqual(events, [{ kind: 'success', data: { reauthorizationId: link.body.reauthorization_id, integrationId: oauth.id } }]);
