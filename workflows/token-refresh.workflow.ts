@@ -17,7 +17,7 @@ import {
   tokenRefreshWaitingDetails,
   tokenRefreshWorkingDetails,
 } from '../libs/domain/workflow-texts';
-import { bookkeeping, crmInBackground, crmInBackgroundOn } from './activity-proxies';
+import { bookkeeping, bookkeepingInTask, crmInBackground, crmInBackgroundOn } from './activity-proxies';
 import { emitEvent } from './events';
 
 /** Rounds per run before continuing as new, unless the server suggests it sooner. */
@@ -39,6 +39,11 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
   const woken = () => requests.credentialsUpdated || requests.refreshNow;
   // Runs that began before refresh-token expiry was watched keep their recorded commands.
   const recommendsReauthorization = patched('reauth-recommended');
+  // Reading the plan and recording the status are a few Postgres statements each: run inside the
+  // workflow task that needs them (local activities), they cost no activity task, no extra workflow
+  // task and no server round trip. Of a round's four activities only the two CRM calls remain, which
+  // must go through the CRM's rate-capped task queue. Runs recorded before keep ordinary activities.
+  const bookkeepingOfRounds = patched('refresh-bookkeeping-in-task') ? bookkeepingInTask : bookkeeping;
 
   /**
    * When the refresh token expires by itself soon: recommend a reauthorization once (warning alert,
@@ -64,7 +69,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
         setCurrentDetails(tokenRefreshWorkingDetails(true));
         const refreshed = await crm.refreshCredentials({ integrationId: input.integrationId, expectedVersion: version, refreshId: uuid4() });
         state.lastResult = refreshed.outcome;
-        if (refreshed.outcome === 'failed') return applyStatus(input, version, refreshed);
+        if (refreshed.outcome === 'failed') return applyStatus(input, version, refreshed, bookkeepingOfRounds);
         if (refreshed.outcome !== 'refreshed') return;
         state.refreshes += 1;
         version = refreshed.version;
@@ -73,7 +78,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
       const checked = await crm.checkCredentialHealth({ integrationId: input.integrationId, expectedVersion: version });
       state.checks += 1;
       state.lastResult = checked.outcome === 'failed' ? `${checked.status}:${checked.reason}` : checked.outcome;
-      await applyStatus(input, version, checked);
+      await applyStatus(input, version, checked, bookkeepingOfRounds);
     } catch (err) {
       // Retries exhausted on a transient fault: leave the status alone and try again later.
       const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -98,7 +103,7 @@ export async function tokenRefresh(input: TokenRefreshInput): Promise<string> {
 
   for (let round = 0; round < MAX_ROUNDS_PER_RUN; round++) {
     requests.credentialsUpdated = false; // before loading: a swap signalled during the load is not lost
-    const plan = await bookkeeping.loadRefreshPlan({ integrationId: input.integrationId });
+    const plan = await bookkeepingOfRounds.loadRefreshPlan({ integrationId: input.integrationId });
     if (!plan.exists || plan.status === 'disabled') {
       setCurrentDetails(tokenRefreshStoppedDetails());
       return 'stopped';
@@ -141,11 +146,11 @@ function crmCallsFor(plan: RefreshPlan): typeof crmInBackground {
 }
 
 /** A refresh or check changed how the credentials stand: record it and tell people once. */
-async function applyStatus(input: TokenRefreshInput, version: number, result: RefreshResult): Promise<void> {
+async function applyStatus(input: TokenRefreshInput, version: number, result: RefreshResult, statusBookkeeping: typeof bookkeeping): Promise<void> {
   if (result.outcome !== 'failed' && result.outcome !== 'healthy') return;
   if (result.outcome === 'healthy' && result.status !== 'active') return;
   const reason = result.outcome === 'failed' ? result.reason : null;
-  const change = await bookkeeping.setIntegrationStatus({
+  const change = await statusBookkeeping.setIntegrationStatus({
     integrationId: input.integrationId,
     expectedVersion: version,
     status: result.status as 'active' | 'degraded' | 'blocked',

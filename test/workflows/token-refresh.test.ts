@@ -193,6 +193,25 @@ describe('tokenRefresh', () => {
     });
   });
 
+  test.concurrent('reads its plan and records the status inside the workflow task (local activities): only the CRM calls are activity tasks', async () => {
+    const stubs = stubActivities({
+      loadRefreshPlan: plansInTurn(dueNow(), refreshPlan({ credentialVersion: 4 })),
+      refreshCredentials: async () => refreshed(4),
+      checkCredentialHealth: async () => healthy(),
+    });
+    await bed.withActivities(stubs, async (test) => {
+      const handle = await startRefresh(test, input());
+      await waitForState(handle, stubs, 2, { refreshes: 1, checks: 1 });
+      const { events } = await handle.fetchHistory();
+      await handle.terminate();
+      const scheduled = events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : []));
+      expect(scheduled).toEqual(['refreshCredentials', 'checkCredentialHealth']); // the CRM calls only
+      const markers = events!.filter((e) => e.markerRecordedEventAttributes).map((e) => e.markerRecordedEventAttributes!.markerName);
+      expect(markers.filter((name) => name === 'core_local_activity')).toHaveLength(3); // two plans, one status
+      expect(stubs.setIntegrationStatus).toHaveBeenCalledTimes(1);
+    });
+  });
+
   test.concurrent('refreshes before the token expires, then checks the new credentials', async () => {
     // Due 3 s after the start (expiry minus the margin): time enough to see the workflow waiting for it.
     const expiring = refreshPlan({ expiresAt: iso(Date.now() + 6000), marginSeconds: 3 });
