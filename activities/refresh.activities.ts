@@ -72,6 +72,7 @@ export function createRefreshActivities({
         lastCheckedAt: integration.lastCheckedAt?.toISOString() ?? null,
         marginSeconds: cfg.refreshMarginSeconds,
         jitterSeconds: cfg.refreshJitterSeconds,
+        spreadPercent: cfg.refreshSpreadPercent,
         healthCheckIntervalSeconds: cfg.healthCheckIntervalSeconds,
         crmTaskQueue: providers.isBuiltIn(integration.provider) && cfg.crmCallsPerSecond[integration.provider] ? crmTaskQueue(cfg.taskQueue, integration.provider) : null,
         refreshTokenExpiresAt: cred.refreshTokenExpiresAt?.toISOString() ?? null,

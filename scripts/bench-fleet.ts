@@ -47,6 +47,7 @@ import * as path from 'node:path';
 import { BENCH_FLEET_SECTION, loadSections } from '../libs/config/config';
 import { SETTINGS } from '../libs/config/settings';
 import { TOKEN_REFRESH_WORKFLOW } from '../libs/contracts';
+import { nextRunAt } from '../libs/domain/refresh-schedule';
 import { crmCallRates } from '../libs/temporal/crm-task-queues';
 import { commitMeasured, parseBenchArgs, percentile, Progress, type BenchArgs, type Topology } from './bench-report';
 import { configureOAuthApp } from '../test/support/oauth';
@@ -81,6 +82,7 @@ const { fleet: fleetCfg, engine } = loadSections({
   engine: (read) => ({
     marginSeconds: read(SETTINGS.REFRESH_MARGIN_SECONDS),
     jitterSeconds: read(SETTINGS.REFRESH_JITTER_SECONDS),
+    spreadPercent: read(SETTINGS.REFRESH_SPREAD_PERCENT),
     ratesGiven: read(SETTINGS.CRM_CALLS_PER_SECOND),
   }),
 });
@@ -89,6 +91,19 @@ const W = fleetCfg.windowSeconds;
 const progress = new Progress((line) => console.log(line.replace('[bench ', '[bench:fleet ')));
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+
+/** The shortest token lifetime (s) whose soonest refresh comes no sooner than `seconds` after issue. */
+function shortestLifetimeRefreshedAfter(seconds: number): number {
+  const soonestRefresh = (lifetime: number) =>
+    nextRunAt(
+      { refreshable: true, issuedAt: new Date(0).toISOString(), expiresAt: new Date(lifetime * 1000).toISOString(), lastCheckedAt: null, healthCheckIntervalSeconds: 3600, ...engine },
+      0,
+      0.999_999,
+    ) / 1000;
+  let lifetime = Math.ceil(seconds);
+  while (soonestRefresh(lifetime) < seconds) lifetime += 1;
+  return lifetime;
+}
 
 /** CPU seconds (user + system) and resident set of a process, from /proc. */
 function procSample(pid: number): { cpuSeconds: number; rssMiB: number; hwmMiB: number } | null {
@@ -205,7 +220,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_API_KEY: '0',
     ...(rateSetByBench ? { CRM_CALLS_PER_SECOND: `${PROVIDER}=${rate}` } : {}),
   };
-  console.log(`fleet: ${N} ${PROVIDER} integrations, expiries spread over ${W} s; REFRESH_MARGIN_SECONDS=${engine.marginSeconds} (a fifth of the lifetime when shorter), jitter ≤ ${engine.jitterSeconds} s`);
+  console.log(`fleet: ${N} ${PROVIDER} integrations, expiries spread over ${W} s; REFRESH_MARGIN_SECONDS=${engine.marginSeconds} (a fifth of the lifetime when shorter), jitter ≤ ${engine.jitterSeconds} s, spread ${engine.spreadPercent} % of the lifetime`);
   console.log(
     `CRM cap for ${PROVIDER}: ${rate} calls/s${rateSetByBench ? ` (set by the bench: the default ${defaultRate}/s is below 1.5 × the ${round(neededCallsPerSecond)}/s this window needs)` : ` (needed: ${round(neededCallsPerSecond)}/s)`}`,
   );
@@ -219,6 +234,7 @@ async function main(): Promise<void> {
       BENCH_FLEET_WINDOW_SECONDS: W,
       REFRESH_MARGIN_SECONDS: engine.marginSeconds,
       REFRESH_JITTER_SECONDS: engine.jitterSeconds,
+      REFRESH_SPREAD_PERCENT: engine.spreadPercent,
       crmCallsPerSecond: { [PROVIDER]: rate, setByBench: rateSetByBench, engineDefault: defaultRate, neededByWindow: round(neededCallsPerSecond) },
     } as Record<string, unknown>,
   };
@@ -281,11 +297,10 @@ async function main(): Promise<void> {
     progress.end(`${round(seedRate)} integrations/s`);
 
     // The window: far enough ahead that the first refresh falls due after seeding ends (seeding
-    // estimated at 80% of the calibrated rate). A token is refreshed at the earliest margin + jitter
-    // before expiry, the margin being min(REFRESH_MARGIN_SECONDS, lifetime / 5) and the jitter at
-    // most half the margin: so at most min(0.3 × lifetime, margin + jitter) early.
+    // estimated at 80% of the calibrated rate). The engine's own schedule says how early a token of
+    // a given lifetime can be refreshed at the soonest (margin, jitter and spread all at their widest).
     const seedEstimateSeconds = N / (0.8 * seedRate);
-    const leadSeconds = Math.ceil(Math.min(seedEstimateSeconds / 0.7, seedEstimateSeconds + engine.marginSeconds + engine.jitterSeconds) + 10);
+    const leadSeconds = shortestLifetimeRefreshedAfter(seedEstimateSeconds + 10);
     const marginMinSeconds = Math.min(engine.marginSeconds, leadSeconds / 5);
     Object.assign(results.settings as Record<string, unknown>, { calibration: { integrations: calibrationCount, perSecond: round(seedRate, 2) }, windowStartsAfterSeconds: leadSeconds, refreshMarginAtLeastSeconds: round(marginMinSeconds) });
     console.log(`window: opens ${leadSeconds} s after seeding starts (seeding estimated at ${Math.round(seedEstimateSeconds)} s); refresh margin ≥ ${round(marginMinSeconds)} s`);

@@ -55,7 +55,7 @@ describe('superseded grants are revoked at the CRM', () => {
   let sys: TestSystem;
   const apps: Partial<Record<Shape, { clientId: string }>> = {};
   beforeAll(async () => {
-    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0' } });
+    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0' } });
     for (const shape of ['salesforce', 'zoho', 'hubspot'] as const) apps[shape] = await configureOAuthApp(sys, shape);
   });
   afterAll(async () => {

@@ -127,7 +127,7 @@ describe('no secret in any Temporal history, raw or decoded for an operator', ()
       extraEnv: {
         OPERATOR_API_KEYS: operatorKey,
         CREDENTIALS_KEYS: credentialKeys,
-        REFRESH_JITTER_SECONDS: '0',
+        REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0',
         HEALTH_CHECK_INTERVAL_SECONDS: '3600',
         WEBHOOK_RETRY_INITIAL_SECONDS: '1',
       },

@@ -43,7 +43,7 @@ describe('integration lifecycle: disable, enable, delete', () => {
 
   beforeAll(async () => {
     await receiver.start();
-    sys = await startSystem({ extraEnv: { WEBHOOK_RETRY_INITIAL_SECONDS: '1', REFRESH_JITTER_SECONDS: '0' } });
+    sys = await startSystem({ extraEnv: { WEBHOOK_RETRY_INITIAL_SECONDS: '1', REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0' } });
     const endpoint = await api(sys, 'POST', '/v1/webhook-endpoints', { key: sys.keyA, body: { url: receiver.url('/hooks') } });
     assert.equal(endpoint.status, 201, endpoint.text);
   });

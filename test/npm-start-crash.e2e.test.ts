@@ -59,7 +59,7 @@ describe('npm start: supervision and a power cut', () => {
       PUBLIC_URL: apiUrl,
       SANDBOX_CRM: 'off',
       SANDBOX_CRM_URL: crmUrl,
-      REFRESH_JITTER_SECONDS: '0',
+      REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0',
       WORKER_METRICS_PORT: '0',
       TEMPORAL_SDK_METRICS_PORT: '0',
     });

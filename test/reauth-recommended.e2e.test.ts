@@ -23,7 +23,7 @@ describe('reauthorization recommended before the refresh token expires', () => {
   let sys: TestSystem;
   const receiver = new Receiver();
   beforeAll(async () => {
-    sys = await startSystem({ extraEnv: { REAUTH_RECOMMENDED_BEFORE_SECONDS: String(WARN_BEFORE_SECONDS), REFRESH_JITTER_SECONDS: '0', WEBHOOK_RETRY_INITIAL_SECONDS: '1' } });
+    sys = await startSystem({ extraEnv: { REAUTH_RECOMMENDED_BEFORE_SECONDS: String(WARN_BEFORE_SECONDS), REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0', WEBHOOK_RETRY_INITIAL_SECONDS: '1' } });
     await receiver.start();
     const endpoint = await api(sys, 'POST', '/v1/webhook-endpoints', { key: sys.keyA, body: { url: receiver.url('/hooks') } });
     assert.equal(endpoint.status, 201, endpoint.text);

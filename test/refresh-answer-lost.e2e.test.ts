@@ -27,7 +27,7 @@ async function integration(sys: TestSystem, id: string): Promise<any> {
 describe('the lost refresh answer (the CRM rotated the token, the worker died before our commit)', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
+    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600' } });
     // Rotating refresh tokens; access tokens that live an hour, so only the refresh asked for below happens.
     await configureOAuthApp(sys, 'hubspot', { extra: { rotateRefreshTokens: true, accessTokenTtlSeconds: 3600 } });
   });

@@ -25,7 +25,7 @@ describe('token refresh, status classification and alerts', () => {
   const receiver = new Receiver();
   let webhookSecret = '';
   beforeAll(async () => {
-    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600', WEBHOOK_RETRY_INITIAL_SECONDS: '1' } });
+    sys = await startSystem({ extraEnv: { REFRESH_JITTER_SECONDS: '0', REFRESH_SPREAD_PERCENT: '0', HEALTH_CHECK_INTERVAL_SECONDS: '3600', WEBHOOK_RETRY_INITIAL_SECONDS: '1' } });
     await receiver.start();
     const endpoint = await api(sys, 'POST', '/v1/webhook-endpoints', { key: sys.keyA, body: { url: receiver.url('/hooks') } });
     assert.equal(endpoint.status, 201, endpoint.text);

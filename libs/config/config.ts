@@ -58,6 +58,8 @@ export interface AppConfig {
   refreshMarginSeconds: number;
   /** Random spread added to refresh times so a fleet does not refresh in one burst. */
   refreshJitterSeconds: number;
+  /** Refreshes are spread over this share (percent) of a token's lifetime before the margin. */
+  refreshSpreadPercent: number;
   /** How often credentials that do not expire (API tokens) are checked with who-am-I. */
   healthCheckIntervalSeconds: number;
   /** Most background CRM calls started per second, per catalog CRM (its own task queue). */
@@ -159,6 +161,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     webhookRetryWindowSeconds: read(SETTINGS.WEBHOOK_RETRY_WINDOW_SECONDS),
     refreshMarginSeconds: read(SETTINGS.REFRESH_MARGIN_SECONDS),
     refreshJitterSeconds: read(SETTINGS.REFRESH_JITTER_SECONDS),
+    refreshSpreadPercent: read(SETTINGS.REFRESH_SPREAD_PERCENT),
     healthCheckIntervalSeconds: read(SETTINGS.HEALTH_CHECK_INTERVAL_SECONDS),
     crmCallsPerSecond: crmCallRates(read(SETTINGS.CRM_CALLS_PER_SECOND)),
     reauthRecommendedBeforeSeconds: read(SETTINGS.REAUTH_RECOMMENDED_BEFORE_SECONDS),

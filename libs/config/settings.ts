@@ -135,6 +135,12 @@ export const SETTINGS = {
     defaultText: Object.entries(DEFAULT_CRM_CALLS_PER_SECOND).map(([k, v]) => `${k}=${v}`).join(', '),
     description: 'most refreshes and health checks started per second per catalog CRM, across all workers (listed CRMs override the defaults)',
   }),
+  REFRESH_SPREAD_PERCENT: setting(integer({ min: 0, max: 50 }), {
+    name: 'REFRESH_SPREAD_PERCENT',
+    fallback: 25,
+    description:
+      'refreshes fall at random within this share of a token’s lifetime before the margin (when wider than the jitter), so a fleet connected together, whose tokens expire together, refreshes over minutes rather than in one burst (0: only the jitter)',
+  }),
   HEALTH_CHECK_INTERVAL_SECONDS: setting(seconds(1), {
     name: 'HEALTH_CHECK_INTERVAL_SECONDS',
     fallback: 3600,

@@ -9,6 +9,8 @@ export interface RefreshTiming {
   lastCheckedAt: string | null;
   marginSeconds: number;
   jitterSeconds: number;
+  /** Share of the lifetime (percent) over which refreshes are spread before the margin; absent: 0. */
+  spreadPercent?: number;
   healthCheckIntervalSeconds: number;
 }
 
@@ -26,7 +28,12 @@ export function refreshMarginMs(plan: Pick<RefreshTiming, 'expiresAt' | 'issuedA
 export function nextRunAt(plan: RefreshTiming, now: number, random: number): number {
   if (plan.refreshable && plan.expiresAt) {
     const margin = refreshMarginMs(plan);
-    const jitter = random * Math.min(plan.jitterSeconds * 1000, margin / 2);
+    // The jitter breaks up bursts; the spread, a share of the lifetime, is wider for long-lived
+    // tokens: 10,000 integrations connected in one afternoon, whose hour-long tokens expire in the
+    // same five minutes, are refreshed over the quarter hour before instead (the margin still left
+    // after the latest of them for retries and backlog).
+    const spread = ((plan.spreadPercent ?? 0) / 100) * lifetimeMs(plan);
+    const jitter = random * Math.max(Math.min(plan.jitterSeconds * 1000, margin / 2), spread);
     // Never sooner than a tenth of the lifetime after issue: a token that comes back already
     // (nearly) expired must not put us in a hot loop.
     const earliest = Date.parse(plan.issuedAt) + Math.max(1000, lifetimeMs(plan) / 10);

@@ -20,6 +20,8 @@ export interface RefreshPlan {
   lastCheckedAt: string | null;
   marginSeconds: number;
   jitterSeconds: number;
+  /** REFRESH_SPREAD_PERCENT; absent in plans recorded before it existed (only the jitter then). */
+  spreadPercent?: number;
   healthCheckIntervalSeconds: number;
   /** Task queue of this CRM's background calls (rate-capped per CRM); absent: the workflow's own queue. */
   crmTaskQueue?: string | null;

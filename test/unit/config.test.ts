@@ -85,6 +85,7 @@ describe('AppConfig defaults', () => {
       webhookRetryWindowSeconds: 86_400,
       refreshMarginSeconds: 300,
       refreshJitterSeconds: 30,
+      refreshSpreadPercent: 25,
       healthCheckIntervalSeconds: 3600,
       crmCallsPerSecond: { hubspot: 10, salesforce: 25, pipedrive: 20, zoho: 8, sandbox: 100 },
       reauthRecommendedBeforeSeconds: 604800,

@@ -52,6 +52,33 @@ describe('refresh scheduling', () => {
     const times = new Set(Array.from({ length: 50 }, (_, k) => nextRunAt(plan, 0, k / 50)));
     assert.equal(times.size, 50);
   });
+
+  test('the spread puts an hour-long token anywhere in the quarter hour before the margin', () => {
+    const plan = { ...base, expiresAt: '2026-01-01T01:00:00.000Z', spreadPercent: 25 };
+    assert.equal(nextRunAt(plan, at(base.issuedAt), 0), at('2026-01-01T00:55:00.000Z'), 'at the margin at the latest');
+    assert.equal(nextRunAt(plan, at(base.issuedAt), 1), at('2026-01-01T00:40:00.000Z'), 'margin + 15 min at the earliest');
+    assert.equal(nextRunAt(plan, at(base.issuedAt), 0.5), at('2026-01-01T00:47:30.000Z'));
+  });
+
+  test('a spread narrower than the jitter leaves the jitter; no spread is what plans recorded before it get', () => {
+    const short = { ...base, expiresAt: '2026-01-01T00:10:00.000Z', spreadPercent: 1 }; // 6 s spread, 30 s jitter
+    assert.equal(nextRunAt(short, at(base.issuedAt), 1), nextRunAt({ ...short, spreadPercent: 0 }, at(base.issuedAt), 1));
+    const old = { ...base, expiresAt: '2026-01-01T01:00:00.000Z' }; // no spreadPercent
+    assert.equal(nextRunAt(old, at(base.issuedAt), 1), at('2026-01-01T00:54:30.000Z'));
+  });
+
+  test('even the widest spread never refreshes sooner than a tenth of the lifetime, nor after the margin', () => {
+    for (const lifetimeSeconds of [2, 30, 600, 3600, 86_400]) {
+      const expiresAt = new Date(at(base.issuedAt) + lifetimeSeconds * 1000).toISOString();
+      const plan = { ...base, expiresAt, spreadPercent: 50 };
+      for (const random of [0, 0.25, 0.5, 0.999]) {
+        const due = nextRunAt(plan, at(base.issuedAt), random);
+        const earliest = at(base.issuedAt) + Math.max(1000, (lifetimeSeconds * 1000) / 10);
+        assert.ok(due >= earliest, `${lifetimeSeconds} s, ${random}`);
+        assert.ok(due <= Math.max(earliest, at(expiresAt) - refreshMarginMs(plan)), `${lifetimeSeconds} s, ${random}`);
+      }
+    }
+  });
 });
 
 describe('classifyRefreshError', () => {
