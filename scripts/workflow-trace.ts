@@ -6,6 +6,9 @@
  *   node dist/scripts/workflow-trace.js <workflowId> [runId]   (TEMPORAL_ADDRESS, default localhost:7233)
  */
 import { Client, Connection } from '@temporalio/client';
+import { loadSections } from '../libs/config/config';
+import { SETTINGS } from '../libs/config/settings';
+import { connectionOptions, temporalAddress } from '../libs/temporal/connect';
 import { temporal } from '@temporalio/proto';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -64,9 +67,17 @@ export function formatTrace(lines: TraceLine[]): string {
 async function main(): Promise<void> {
   const [workflowId, runId] = process.argv.slice(2);
   if (!workflowId) throw new Error('usage: node dist/scripts/workflow-trace.js <workflowId> [runId]');
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+  // The same settings as the API and worker: a Temporal Cloud namespace needs its API key (over TLS).
+  const { temporal } = loadSections({
+    temporal: (read) => ({
+      address: temporalAddress({ temporalAddress: read(SETTINGS.TEMPORAL_ADDRESS), temporalPort: read(SETTINGS.TEMPORAL_PORT) }),
+      apiKey: read(SETTINGS.TEMPORAL_API_KEY),
+      namespace: read(SETTINGS.TEMPORAL_NAMESPACE),
+    }),
+  });
+  const connection = await Connection.connect(connectionOptions(temporal));
   try {
-    const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+    const client = new Client({ connection, namespace: temporal.namespace });
     console.log(formatTrace(await traceWorkflow(client, workflowId, runId)));
   } finally {
     await connection.close();

@@ -21,7 +21,7 @@ interface Container {
   image: string;
   args?: string[];
   ports?: Array<{ name: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   readinessProbe?: { httpGet: { path: string; port: string } };
   livenessProbe?: { httpGet: { path: string; port: string } };
@@ -46,10 +46,12 @@ const api = byKind('Deployment', 'reauth-engine-api');
 const worker = byKind('Deployment', 'reauth-engine-worker');
 const settings = byKind('ConfigMap', 'reauth-engine-settings');
 const containerOf = (d: Resource) => d.spec!.template!.spec.containers[0];
+/** The plain variables of a Deployment's container (the ConfigMap's and its own), not those taken from the Secret. */
 const envOf = (d: Resource): Record<string, string> => ({
   ...settings.data,
-  ...Object.fromEntries((containerOf(d).env ?? []).map((e) => [e.name, e.value ?? ''])),
+  ...Object.fromEntries((containerOf(d).env ?? []).filter((e) => !e.valueFrom).map((e) => [e.name, e.value ?? ''])),
 });
+const secretKeysOf = (d: Resource) => (containerOf(d).env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
 
 describe('deploy/kubernetes', () => {
   test('kustomize applies a namespace, the settings, the API (Deployment and Service) and the worker', () => {
@@ -114,12 +116,21 @@ describe('deploy/kubernetes', () => {
       for (const name of Object.keys(env)) {
         expect({ name, inCatalogue: catalogue.has(name), inReadme: readme.has(name), secret: secret.has(name) }).toEqual({ name, inCatalogue: true, inReadme: true, secret: false });
       }
-      expect(containerOf(d).envFrom).toEqual([{ configMapRef: { name: 'reauth-engine-settings' } }, { secretRef: { name: 'reauth-engine-secrets' } }]);
       // With what the Secret adds, the settings parse as the processes parse them at start.
       const app = parseSections({ app: APP_SECTION }, { ...env, DATABASE_URL: 'postgres://u:p@db:5432/reauth' }).app;
       expect(app.temporalAddress).toBe('temporal-frontend.temporal.svc.cluster.local:7233');
       expect(app.crmMode).toBe('production');
     }
     expect(resources.some((r) => r.kind === 'Secret')).toBe(false);
+    // The API takes the whole Secret; the worker only what it uses (no API bootstrap or operator keys).
+    expect(containerOf(api).envFrom).toEqual([{ configMapRef: { name: 'reauth-engine-settings' } }, { secretRef: { name: 'reauth-engine-secrets' } }]);
+    expect(containerOf(worker).envFrom).toEqual([{ configMapRef: { name: 'reauth-engine-settings' } }]);
+    const fromSecret = secretKeysOf(worker).map((e) => {
+      const ref = e.valueFrom!.secretKeyRef!;
+      return { variable: e.name, secret: ref.name, key: ref.key, optional: ref.optional ?? false };
+    });
+    const required = (variable: string) => ({ variable, secret: 'reauth-engine-secrets', key: variable, optional: false });
+    expect(fromSecret).toEqual([required('DATABASE_URL'), required('CREDENTIALS_KEYS'), required('PAYLOAD_CODEC_KEYS'), { ...required('TEMPORAL_API_KEY'), optional: true }]);
+    expect(fromSecret.every((e) => secret.has(e.variable))).toBe(true);
   });
 });
