@@ -94,9 +94,10 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
 
 /** The shortest token lifetime (s) whose soonest refresh comes no sooner than `seconds` after issue. */
 function shortestLifetimeRefreshedAfter(seconds: number): number {
+  const { marginSeconds, jitterSeconds, spreadPercent } = engine;
   const soonestRefresh = (lifetime: number) =>
     nextRunAt(
-      { refreshable: true, issuedAt: new Date(0).toISOString(), expiresAt: new Date(lifetime * 1000).toISOString(), lastCheckedAt: null, healthCheckIntervalSeconds: 3600, ...engine },
+      { refreshable: true, issuedAt: new Date(0).toISOString(), expiresAt: new Date(lifetime * 1000).toISOString(), lastCheckedAt: null, healthCheckIntervalSeconds: 3600, marginSeconds, jitterSeconds, spreadPercent },
       0,
       0.999_999,
     ) / 1000;

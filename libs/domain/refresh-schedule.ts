@@ -29,9 +29,10 @@ export function nextRunAt(plan: RefreshTiming, now: number, random: number): num
   if (plan.refreshable && plan.expiresAt) {
     const margin = refreshMarginMs(plan);
     // The jitter breaks up bursts; the spread, a share of the lifetime, is wider for long-lived
-    // tokens: 10,000 integrations connected in one afternoon, whose hour-long tokens expire in the
-    // same five minutes, are refreshed over the quarter hour before instead (the margin still left
-    // after the latest of them for retries and backlog).
+    // tokens: 10,000 integrations connected in the same five minutes (a bulk import), whose
+    // hour-long tokens expire together, are refreshed over the quarter hour before instead (the
+    // margin still left after the latest of them for retries and backlog), and their next tokens
+    // then expire that far apart.
     const spread = ((plan.spreadPercent ?? 0) / 100) * lifetimeMs(plan);
     const jitter = random * Math.max(Math.min(plan.jitterSeconds * 1000, margin / 2), spread);
     // Never sooner than a tenth of the lifetime after issue: a token that comes back already
