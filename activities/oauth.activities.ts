@@ -7,13 +7,19 @@ import { refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import { type CrmIdentity, ERROR_MESSAGES } from '../libs/domain/reauthorization';
 import type { OAuth2Definition } from '../libs/providers/catalog';
-import { buildAuthorizationUrl, exchangeAuthorizationCode, generatePkceVerifier, generateState, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
+import { buildAuthorizationUrl, exchangeAuthorizationCode, generatePkceVerifier, generateState, revokeRefreshToken, whoAmIWithAccessToken } from '../libs/providers/oauth-client';
 import { crmFailure } from './crm.activities';
 import type { ActivityDeps } from './deps';
 
 const LOG_CONTEXT = 'OAuthActivities';
 
 /** What the person reads when the CRM's answer to their sign-in was lost and the single-use code is spent. */
+/**
+ * How long revoking a rejected grant may take: inside the validation's own time limit, after the
+ * who-am-I call, and the person waits for it.
+ */
+const REJECTED_GRANT_REVOCATION_TIMEOUT_MS = 5_000;
+
 const CODE_ANSWER_LOST = 'The CRM did not get to confirm this sign-in (its answer was lost, and a sign-in code works only once). Please sign in again.';
 
 export function redirectUri(cfg: AppConfig): string {
@@ -172,11 +178,30 @@ export function createOAuthActivities({
       const repo = ds.getRepository(CredentialVersion);
       const pending = await repo.findOneOrFail({ where: { id: args.pendingCredentialId } });
       const integration = await ds.getRepository(Integration).findOneOrFail({ where: { id: pending.integrationId } });
-      const { def, egress: providerEgress } = await oauthContext(pending.tenantId, integration.provider);
+      const { def, app, egress: providerEgress } = await oauthContext(pending.tenantId, integration.provider);
       const secret = openCredentialSecret(ring, pending);
       const reject = async (type: string, message: string) => {
         await repo.update({ id: pending.id, state: 'pending' }, { state: 'revoked' });
+        await revokeRejectedGrant();
         return ApplicationFailure.create({ type, message, nonRetryable: true });
+      };
+      // The person signed in, so the CRM minted a grant for our app: unused, it would stay live (a
+      // wrong account's tokens in our hands) and count against the user's limit of grants. One try;
+      // a failure is logged, and the grant then lapses on the CRM's terms.
+      const revokeRejectedGrant = async () => {
+        if (!def.revocation || !secret.refreshToken || typeof pending.metadata?.grantRevokedAt === 'string') return;
+        try {
+          const outcome = await revokeRefreshToken(providerEgress, def, def.revocation, app, secret.refreshToken, pending.region, REJECTED_GRANT_REVOCATION_TIMEOUT_MS);
+          await repo
+            .createQueryBuilder()
+            .update(CredentialVersion)
+            .set({ metadata: () => `metadata || jsonb_build_object('grantRevokedAt', now())` })
+            .where('id = :id', { id: pending.id })
+            .execute();
+          logger.log(`rejected grant of reauthorization ${pending.reauthorizationId} revoked at the CRM (${outcome})`, LOG_CONTEXT);
+        } catch (err) {
+          logger.log(`could not revoke the rejected grant of reauthorization ${pending.reauthorizationId}: ${(err as Error).message.slice(0, 300)}`, LOG_CONTEXT);
+        }
       };
       let identity: CrmIdentity;
       try {

@@ -123,6 +123,37 @@ describe('superseded grants are revoked at the CRM', () => {
     assert.deepEqual(await liveGrants(sys, clientId, acct.userId), [], 'no grant of a deleted integration stays live at the CRM');
   });
 
+  test('a grant the engine rejects (another account, too few permissions) is revoked at the CRM before the person reads why; the link still works', async () => {
+    const acct = await crmAccount(sys, 'Rejected grants');
+    const stranger = await crmAccount(sys, 'Someone else');
+    // It needs one scope beyond Salesforce's defaults, so that a grant without it still has a refresh token to revoke.
+    const created = await api(sys, 'POST', '/v1/integrations', {
+      key: sys.keyA,
+      body: { provider: 'salesforce', displayName: 'Rejected grants', config: {}, requiredScopes: ['api', 'refresh_token', 'web'] },
+    });
+    assert.equal(created.status, 201, created.text);
+    const connected = await oauthRoundTrip(sys, created.body.id, acct.userId);
+    assert.equal(connected.status.outcome, 'succeeded', JSON.stringify(connected.status));
+    const integration = created.body as { id: string };
+    const clientId = apps.salesforce!.clientId;
+    const before = await oauthStats(sys);
+
+    const wrongAccount = await oauthRoundTrip(sys, integration.id, stranger.userId);
+    assert.equal(wrongAccount.status.error?.code, 'account_mismatch', JSON.stringify(wrongAccount.status));
+    assert.deepEqual(await liveGrants(sys, clientId, stranger.userId), [], "the other account's grant is not left live in our hands");
+
+    const tooFew = await oauthRoundTrip(sys, integration.id, acct.userId, { grantScopes: ['api', 'refresh_token'] });
+    assert.equal(tooFew.started.id, wrongAccount.started.id, 'the same reauthorization, a new attempt');
+    assert.equal(tooFew.status.error?.code, 'missing_scopes', JSON.stringify(tooFew.status));
+    assert.equal((await liveGrants(sys, clientId, acct.userId)).length, 1, 'only the grant in use stays live');
+    assert.equal((await oauthStats(sys)).revocations - before.revocations, 2);
+
+    const approved = await oauthRoundTrip(sys, integration.id, acct.userId);
+    assert.equal(approved.status.outcome, 'succeeded', JSON.stringify(approved.status));
+    await waitFor('the superseded grant revoked', async () => (await liveGrants(sys, clientId, acct.userId)).length === 1);
+    await assertWorking(sys, integration.id);
+  });
+
   test('deleting an integration whose CRM is down still deletes it (the failure is in the audit trail)', async () => {
     const acct = await crmAccount(sys, 'Down at delete');
     const integration = await connectedOAuthIntegration(sys, 'salesforce', acct.userId);

@@ -366,11 +366,12 @@ export async function revokeRefreshToken(
   app: OAuthApp,
   refreshToken: string,
   region: string | null,
+  timeoutMs = 15_000,
 ): Promise<RevocationOutcome> {
   const base = def.regions ? def.regions[region ?? def.defaultRegion ?? 'us']?.accountsServer : '';
   if (base === undefined) throw new CrmError('bad_response', 'the credentials name an unknown data center');
   let url: string;
-  const init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number } = { method: 'POST', headers: { accept: 'application/json' }, timeoutMs: 15_000 };
+  const init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number } = { method: 'POST', headers: { accept: 'application/json' }, timeoutMs };
   switch (revocation.kind) {
     case 'hubspot_delete':
       url = `${revocation.url}/${encodeURIComponent(refreshToken)}`;
