@@ -155,6 +155,26 @@ describe('ErrorShapeFilter over HTTP', () => {
     expect(logged).not.toHaveBeenCalled();
   });
 
+  test('a database or Temporal away is one warning line naming its code, not an error with a stack, and never the message', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const expected: Record<string, string> = {
+      'db-terminated': 'answered 503 database_unavailable (Error)',
+      'db-refused': 'answered 503 database_unavailable (ECONNREFUSED)',
+      'db-shutdown': 'answered 503 database_unavailable (57P01)',
+      'temporal-unavailable': 'answered 503 temporal_unavailable (gRPC 14)',
+    };
+    for (const [what, line] of Object.entries(expected)) {
+      warnings.mockClear();
+      const res = await call(api.url, 'GET', `/v1/throw/${what}`);
+      expect(res.status).toBe(503);
+      expect(warnings.mock.calls.map((c) => String(c[0]))).toEqual([line]);
+    }
+    expect(errors).not.toHaveBeenCalled();
+    errors.mockRestore();
+    warnings.mockRestore();
+  });
+
   test('an unknown route is a 404 not_found in the same shape', async () => {
     const res = await call(api.url, 'GET', '/v1/no/such/route');
     expectErrorShape(res, 404, 'not_found', 'Cannot GET /v1/no/such/route');

@@ -77,6 +77,16 @@ export function isTemporalUnavailable(exception: unknown): boolean {
   return false;
 }
 
+/** The code that made an error a 503 (a SQLSTATE, a socket error, a gRPC status), or the error's class. */
+function unavailableReason(exception: unknown): string {
+  for (let e = exception as { code?: unknown; driverError?: unknown; cause?: unknown; name?: unknown } | undefined, depth = 0; e && depth < 3; depth++) {
+    if (typeof e.code === 'string' && /^[A-Z0-9_]{1,20}$/.test(e.code)) return e.code;
+    if (typeof e.code === 'number') return `gRPC ${e.code}`;
+    e = (e.driverError ?? e.cause) as typeof e;
+  }
+  return exception instanceof Error ? exception.name : typeof exception;
+}
+
 /**
  * Every error leaves in the same shape. Bad input of any kind (malformed JSON, validation, unknown
  * route) is a 4xx with a clear code; only real faults are 5xx, and they never echo internals.
@@ -90,7 +100,14 @@ export class ErrorShapeFilter implements ExceptionFilter {
     if (res.headersSent) return;
     // The throttler's own exception says only "ThrottlerException: Too Many Requests"; it gets the API's 429.
     const { status, body } = this.toBody(exception instanceof ThrottlerException ? tooManyRequests(throttlerRetryAfter(res)) : exception);
-    if (status >= 500 && !(exception instanceof HttpException)) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (status === HttpStatus.SERVICE_UNAVAILABLE && !(exception instanceof HttpException)) {
+      // The database or Temporal is away (a restart, a failover): expected, answered so that clients
+      // retry, and one line per request says so; a stack trace would only bury real faults.
+      // Named by its code only: a driver's message may quote a connection string.
+      this.logger.warn(`answered 503 ${body.error.code} (${unavailableReason(exception)})`);
+    } else if (status >= 500 && !(exception instanceof HttpException)) {
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    }
     res.status(status).json(body);
   }
 
