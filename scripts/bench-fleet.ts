@@ -236,6 +236,7 @@ async function main(): Promise<void> {
       REFRESH_MARGIN_SECONDS: engine.marginSeconds,
       REFRESH_JITTER_SECONDS: engine.jitterSeconds,
       REFRESH_SPREAD_PERCENT: engine.spreadPercent,
+      WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS || "the SDK's default",
       crmCallsPerSecond: { [PROVIDER]: rate, setByBench: rateSetByBench, engineDefault: defaultRate, neededByWindow: round(neededCallsPerSecond) },
     } as Record<string, unknown>,
   };

@@ -91,6 +91,7 @@ describe('operators: metrics, logs and workflow details', () => {
         // The webhook receiver of this test listens on 127.0.0.1.
         EGRESS_ALLOWLIST: '127.0.0.1',
         WEBHOOK_RETRY_INITIAL_SECONDS: '1',
+        WORKER_MAX_CACHED_WORKFLOWS: '500',
       },
     });
     workerMetrics = `http://127.0.0.1:${workerPort}/metrics`;
@@ -209,10 +210,28 @@ describe('operators: metrics, logs and workflow details', () => {
     assert.match(text, /^temporal_activity_execution_latency\w*\{/m);
     assert.match(text, /^temporal_worker_task_slots_available\{/m);
     assert.match(text, /^reauth_worker_process_cpu_user_seconds_total /m);
+    // The workflow cache is sized by WORKER_MAX_CACHED_WORKFLOWS, and the worker says so at start.
+    assert.match(text, /^temporal_sticky_cache_size\{/m);
+    assert.ok(
+      sys.logs.some((l) => l.startsWith('[worker] ') && l.includes('keeping up to 500 workflows in memory')),
+      sys.logs.filter((l) => l.includes('worker polling')).join('\n'),
+    );
     // No id in any label of our own metrics (the SDK's carry task queue and workflow type, no ids).
     for (const line of text.split('\n').filter((l) => l.startsWith('reauth_'))) {
       assert.doesNotMatch(line, /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, line);
     }
+  });
+
+  test("the worker's GET /health (its liveness probe) is ok while each of its workers polls; anything else is a 404", async () => {
+    const res = await fetch(workerMetrics.replace(/\/metrics$/, '/health'));
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; workers: Record<string, string> };
+    assert.equal(body.status, 'ok');
+    const queues = Object.keys(body.workers);
+    assert.ok(queues.length >= 2, `the main queue and the CRM queues: ${JSON.stringify(body)}`);
+    assert.ok(Object.values(body.workers).every((state) => state === 'RUNNING'), JSON.stringify(body));
+    assert.equal((await fetch(workerMetrics.replace(/\/metrics$/, '/debug'))).status, 404);
+    assert.equal((await fetch(workerMetrics, { method: 'POST' })).status, 404);
   });
 
   test('activity and workflow log lines name the tenant, the integration and the workflow run', async () => {

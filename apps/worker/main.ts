@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       : { workflowsPath: require.resolve('../../workflows'), interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     activities,
     dataConverter,
+    ...(cfg.workerMaxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: cfg.workerMaxCachedWorkflows }),
     ...shutdown,
   });
   // Background CRM calls of each catalog CRM: on its own queue, capped per second across all workers.
@@ -117,11 +118,20 @@ async function main(): Promise<void> {
     `CRM calls in the background: ${crmWorkers.map((w) => `${w.options.taskQueue} ≤ ${w.options.maxTaskQueueActivitiesPerSecond}/s`).join(', ') || 'on the main task queue'}`,
     'Worker',
   );
-  logger.log(`worker polling task queue "${cfg.taskQueue}" on ${temporalAddress(cfg)} (namespace ${cfg.temporalNamespace})`, 'Worker');
+  logger.log(
+    `worker polling task queue "${cfg.taskQueue}" on ${temporalAddress(cfg)} (namespace ${cfg.temporalNamespace}), keeping up to ${worker.options.maxCachedWorkflows} workflows in memory`,
+    'Worker',
+  );
   const metrics =
     cfg.workerMetricsPort === 0
       ? null
-      : await startWorkerMetricsServer({ host: cfg.workerMetricsHost, port: cfg.workerMetricsPort, sdkMetricsUrl, logger });
+      : await startWorkerMetricsServer({
+          host: cfg.workerMetricsHost,
+          port: cfg.workerMetricsPort,
+          sdkMetricsUrl,
+          logger,
+          workerStates: () => Object.fromEntries([worker, ...crmWorkers].map((w) => [w.options.taskQueue, w.getState()])),
+        });
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() resolves once it has drained.
   const stopping = () =>
     logger.log(`stop requested: no new tasks; running activities get ${cfg.workerShutdownGraceSeconds} s to finish`, 'Worker');

@@ -17,6 +17,8 @@ export interface WorkerMetricsOptions {
   /** The Temporal SDK's Prometheus exporter (Runtime telemetry), merged into every scrape; null: none. */
   sdkMetricsUrl: string | null;
   logger: WorkerMetricsLog;
+  /** The state of each Temporal worker of the process, by task queue (`GET /health`); unset: always healthy. */
+  workerStates?: () => Record<string, string>;
 }
 
 export interface WorkerMetricsServer {
@@ -42,8 +44,8 @@ async function sdkMetrics(url: string): Promise<string> {
 /**
  * The worker's Prometheus endpoint, `GET /metrics`: the business counters the activities increment
  * (activities/metrics.ts), the Node runtime metrics (`reauth_worker_*`) and the Temporal SDK's own
- * worker metrics (`temporal_*`, fetched from its exporter on the loopback interface), in one scrape.
- * Nothing else is served. A port that is taken costs the metrics, not the worker: it logs a warning
+ * worker metrics (`temporal_*`, fetched from its exporter on the loopback interface), in one scrape,
+ * and `GET /health` for a liveness probe. Nothing else is served. A port that is taken costs the metrics, not the worker: it logs a warning
  * and keeps working without them.
  */
 let runtimeMetricsCollected = false;
@@ -55,8 +57,16 @@ export async function startWorkerMetricsServer(options: WorkerMetricsOptions): P
   }
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/health') {
+      // For a liveness probe: healthy while every worker of the process polls (not before it has
+      // started, nor once it failed or is draining for a stop).
+      const workers = options.workerStates?.() ?? {};
+      const healthy = Object.values(workers).every((state) => state === 'RUNNING');
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ status: healthy ? 'ok' : 'unavailable', workers }));
+      return;
+    }
     if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the worker serves GET /metrics only\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the worker serves GET /metrics and GET /health only\n');
       return;
     }
     Promise.all([workerRegistry.metrics(), options.sdkMetricsUrl ? sdkMetrics(options.sdkMetricsUrl) : Promise.resolve('')]).then(

@@ -79,6 +79,8 @@ export interface AppConfig {
   apiShutdown: { delaySeconds: number; timeoutSeconds: number };
   /** Graceful stop of the worker: running activities get this long after SIGTERM before they are cancelled. */
   workerShutdownGraceSeconds: number;
+  /** Unset: the SDK's default, from the heap size. */
+  workerMaxCachedWorkflows?: number;
 }
 
 /** Request budgets per window (0: that limit is off); the API's throttler counts in process memory. */
@@ -178,6 +180,7 @@ export const APP_SECTION: Section<AppConfig> = (read) => {
     },
     apiShutdown: { delaySeconds: read(SETTINGS.API_SHUTDOWN_DELAY_SECONDS), timeoutSeconds: read(SETTINGS.API_SHUTDOWN_TIMEOUT_SECONDS) },
     workerShutdownGraceSeconds: read(SETTINGS.WORKER_SHUTDOWN_GRACE_SECONDS),
+    workerMaxCachedWorkflows: read(SETTINGS.WORKER_MAX_CACHED_WORKFLOWS),
   };
 };
 

@@ -239,6 +239,12 @@ export const SETTINGS = {
     description:
       "on SIGTERM/SIGINT the worker stops polling and gives running activities this long to finish; then they are cancelled (Temporal retries them elsewhere) and after 5 s more the worker exits regardless",
   }),
+  WORKER_MAX_CACHED_WORKFLOWS: optionalSetting(integer({ min: 0, max: 1_000_000 }), {
+    name: 'WORKER_MAX_CACHED_WORKFLOWS',
+    defaultText: "the Temporal SDK's, from the heap size (about 250 per GiB above 400 MiB)",
+    description:
+      'workflows the worker keeps in memory between their tasks (0: none); one not kept is replayed from its history when it wakes, so a worker that hosts many refresh workflows (one per integration) does less work with room for all of them',
+  }),
   LOG_LEVEL: setting(oneOf(LOG_LEVELS), { name: 'LOG_LEVEL', fallback: 'info' as LogLevelName, description: 'pino log level' }),
   LOG_FORMAT: optionalSetting(oneOf(['json', 'pretty'] as const), {
     name: 'LOG_FORMAT',

@@ -96,6 +96,7 @@ describe('AppConfig defaults', () => {
       rateLimits: { windowSeconds: 60, publicPagesPerIp: 300, authFailuresPerIp: 300, requestsPerApiKey: 1200, webhookResendsPerTenant: 60 },
       apiShutdown: { delaySeconds: 5, timeoutSeconds: 20 },
       workerShutdownGraceSeconds: 20,
+      workerMaxCachedWorkflows: undefined,
     };
     expect(parseAppConfig({})).toEqual(expected);
   });
@@ -126,6 +127,7 @@ describe('AppConfig defaults', () => {
       BOOTSTRAP_API_KEYS: 'acme:rk_0123456789abcdef,globex:rk_fedcba9876543210',
       REFRESH_JITTER_SECONDS: '0',
       DATA_DIR: '/var/lib/reauth',
+      WORKER_MAX_CACHED_WORKFLOWS: '12000',
     });
     expect(cfg).toMatchObject({
       apiPort: 65535,
@@ -135,7 +137,9 @@ describe('AppConfig defaults', () => {
       temporalAddress: 'temporal.internal:7233',
       refreshJitterSeconds: 0,
       dataDir: '/var/lib/reauth',
+      workerMaxCachedWorkflows: 12000,
     });
+    expect(parseAppConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).workerMaxCachedWorkflows).toBe(0);
     expect(parseAppConfig({ TEMPORAL_ADDRESS: '[::1]:7233' }).temporalAddress).toBe('[::1]:7233');
     expect(parseAppConfig({ TEMPORAL_ADDRESS: 'temporal' }).temporalAddress).toBe('temporal');
   });
@@ -160,6 +164,8 @@ describe('AppConfig validation messages name the variable and the expected form'
     ['HOST', 'local host', 'HOST: expected a host name or IP address, got "local host" (contains whitespace)'],
     ['REFRESH_MARGIN_SECONDS', '-5', 'REFRESH_MARGIN_SECONDS: expected an integer >= 0, got "-5"'],
     ['WEBHOOK_RETRY_INITIAL_SECONDS', '0', 'WEBHOOK_RETRY_INITIAL_SECONDS: expected an integer >= 1, got "0"'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '-1', 'WORKER_MAX_CACHED_WORKFLOWS: expected an integer from 0 to 1000000, got "-1"'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', 'lots', 'WORKER_MAX_CACHED_WORKFLOWS: expected an integer from 0 to 1000000, got "lots"'],
     ['REAUTH_DEFAULT_EXPIRY_SECONDS', '3d', 'REAUTH_DEFAULT_EXPIRY_SECONDS: expected an integer >= 1, got "3d"'],
   ];
   test.each(cases)('%s=%s', (variable, value, message) => {
