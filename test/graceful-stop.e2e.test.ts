@@ -3,11 +3,13 @@
  * - the API: `/ready` answers 503 at once while it keeps serving for API_SHUTDOWN_DELAY_SECONDS,
  *   then new connections are refused, a slow request in flight still gets its answer, exit 0;
  * - the worker: it stops taking tasks, and an activity it is running finishes on it within
- *   WORKER_SHUTDOWN_GRACE_SECONDS instead of being cancelled and retried elsewhere; exit 0.
+ *   WORKER_SHUTDOWN_GRACE_SECONDS instead of being cancelled and retried elsewhere, its liveness
+ *   endpoint says it is draining meanwhile; exit 0.
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../libs/temporal/dev-server';
 import { activityExecutions } from './support/activity-history';
 import { diagnostic } from './support/diagnostic';
 import { api, connectedIntegration, sandboxFault, sandboxToken, startSystem, waitFor, type TestSystem } from './support/system';
@@ -31,9 +33,18 @@ async function connectionRefused(url: string): Promise<boolean> {
 
 describe('graceful stops', () => {
   let sys: TestSystem;
+  let workerHealth: string;
   beforeAll(async () => {
+    const workerMetricsPort = await freePort();
+    workerHealth = `http://127.0.0.1:${workerMetricsPort}/health`;
     sys = await startSystem({
-      extraEnv: { API_SHUTDOWN_DELAY_SECONDS: String(DRAIN_DELAY_SECONDS), API_SHUTDOWN_TIMEOUT_SECONDS: '30', WORKER_SHUTDOWN_GRACE_SECONDS: '20' },
+      extraEnv: {
+        API_SHUTDOWN_DELAY_SECONDS: String(DRAIN_DELAY_SECONDS),
+        API_SHUTDOWN_TIMEOUT_SECONDS: '30',
+        WORKER_SHUTDOWN_GRACE_SECONDS: '20',
+        WORKER_METRICS_PORT: String(workerMetricsPort),
+        TEMPORAL_SDK_METRICS_PORT: '0',
+      },
     });
   });
   afterAll(async () => {
@@ -104,9 +115,17 @@ describe('graceful stops', () => {
       await waitFor('the delivery at the receiver', async () => arrivals.length > 0, 30_000);
 
       const worker = sys.worker;
+      assert.equal((await fetch(workerHealth)).status, 200, 'healthy while polling');
       const exited = exitOf(worker.child);
       const signalledAt = Date.now();
       worker.child.kill('SIGTERM');
+      // Draining (the delivery still runs): its liveness endpoint no longer says ok.
+      const draining = await waitFor('the worker reporting that it drains', async () => {
+        const res = await fetch(workerHealth).catch(() => undefined);
+        return res?.status === 503 ? ((await res.json()) as { status: string; workers: Record<string, string> }) : undefined;
+      }, 4000);
+      assert.equal(draining.status, 'unavailable');
+      assert.ok(Object.values(draining.workers).some((state) => state !== 'RUNNING'), JSON.stringify(draining));
       const { code, signal } = await exited;
       const stoppedAfter = Date.now() - signalledAt;
       assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the worker exits 0 once drained');

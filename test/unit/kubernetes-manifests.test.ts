@@ -25,6 +25,8 @@ interface Container {
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   readinessProbe?: { httpGet: { path: string; port: string } };
   livenessProbe?: { httpGet: { path: string; port: string } };
+  startupProbe?: { httpGet: { path: string; port: string }; periodSeconds: number; failureThreshold: number };
+  resources?: { requests?: { memory?: string }; limits?: { memory?: string } };
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
 }
 interface Resource {
@@ -89,6 +91,25 @@ describe('deploy/kubernetes', () => {
     expect(byKind('Service', 'reauth-engine-api').spec!.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
     expect(String(containerOf(worker).ports!.find((p) => p.name === 'metrics')!.containerPort)).toBe(envOf(worker).WORKER_METRICS_PORT);
     expect(envOf(worker).WORKER_METRICS_HOST).toBe('0.0.0.0');
+  });
+
+  test("the worker's probes are its /health on the metrics port; both processes have a startup probe of a minute or more", () => {
+    const c = containerOf(worker);
+    expect(c.livenessProbe!.httpGet).toEqual({ path: '/health', port: 'metrics' });
+    expect(c.startupProbe!.httpGet).toEqual({ path: '/health', port: 'metrics' });
+    expect(fs.readFileSync(path.join(ROOT, 'apps', 'worker', 'metrics-server.ts'), 'utf8')).toContain("path === '/health'");
+    expect(containerOf(api).startupProbe!.httpGet).toEqual({ path: '/health', port: 'http' });
+    for (const d of [api, worker]) {
+      const probe = containerOf(d).startupProbe!;
+      expect(probe.periodSeconds * probe.failureThreshold).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  test("the worker's memory limit covers the peak RSS the fleet bench measured", () => {
+    const measured = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'performance', 'fleet-dev-2000.json'), 'utf8')) as { wave: { peakRssMiB: { worker: number } } };
+    const limit = containerOf(worker).resources!.limits!.memory!;
+    const mib = Number(limit.replace(/Gi$/, '')) * 1024 || Number(limit.replace(/Mi$/, ''));
+    expect(mib).toBeGreaterThan(measured.wave.peakRssMiB.worker * 1.2);
   });
 
   test('pods are hardened: non-root, read-only root filesystem, no capabilities, no privilege escalation, no service account token', () => {
