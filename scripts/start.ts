@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     await launch('worker', 'apps/worker/main.js', workerStopMs).start();
     const api = launch('api', 'apps/api/main.js', apiStopMs);
     await api.start();
-    await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready`, 120_000, api.process);
+    await waitForHttp(`http://127.0.0.1:${cfg.apiPort}/ready?require=worker`, 120_000, api.process);
   } else {
     for (let i = 0; i < CLUSTER_REPLICAS; i++) {
       // Two workers on one host: each its own metrics ports (0 keeps a listener off).
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
     for (const [i, port] of apiPorts.entries()) {
       const api = launch(`api-${i + 1}`, 'apps/api/main.js', apiStopMs, undefined, { PORT: String(port), HOST: '127.0.0.1' });
       await api.start();
-      await waitForHttp(`http://127.0.0.1:${port}/ready`, 120_000, api.process);
+      await waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 120_000, api.process);
     }
   }
   for (const s of [temporal, pg, ...clusterServices, ...services]) s?.arm();

@@ -130,6 +130,9 @@ describe('graceful stops', () => {
       const stoppedAfter = Date.now() - signalledAt;
       assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the worker exits 0 once drained');
       assert.ok(stoppedAfter < 20_000, `stopped within the grace time (${stoppedAfter} ms)`);
+      // With no worker left, the API still serves: its readiness does not fail (a worker rollout
+      // keeps every API replica in its load balancer).
+      assert.equal((await fetch(`${sys.apiUrl}/ready`)).status, 200);
 
       // The attempt that was running when SIGTERM came is the one that delivered.
       const deliveries = await api(sys, 'GET', `/v1/webhook-endpoints/${endpoint.body.id}/deliveries`, { key: sys.keyA });

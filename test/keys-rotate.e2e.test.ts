@@ -290,7 +290,7 @@ describe('npm run keys:rotate', () => {
     await startWorker('worker-k2', K2);
     const port = await freePort();
     const apiK2 = launch('api-k2', 'apps/api/main.js', appEnv(K2, port));
-    await waitForHttp(`http://127.0.0.1:${port}/ready`, 90_000, apiK2.child);
+    await waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, apiK2.child);
     const k2Api = { apiUrl: `http://127.0.0.1:${port}` };
 
     // The open OAuth reauthorization: its link token and authorize URL open.

@@ -94,7 +94,7 @@ describe('npm start: supervision and a power cut', () => {
       await first.waitForOutput(new RegExp(`${name} exited unexpectedly \\(signal SIGKILL\\) after [\\d.]+ s; restarting in 500 ms \\(attempt 1\\)`), 20_000, from);
       await first.waitForOutput(`${name} restarted (pid `, 60_000, from);
     }
-    await waitForHttp(`${apiUrl}/ready`, 90_000);
+    await waitForHttp(`${apiUrl}/ready?require=worker`, 90_000);
     diagnostic(`worker, API, Postgres and Temporal restarted after ${since()}`);
 
     // --- The system keeps serving: integrations are connected through the restarted API and worker.

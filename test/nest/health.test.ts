@@ -55,7 +55,7 @@ beforeEach(() => {
 
 describe('TemporalHealthIndicator', () => {
   test('up when Temporal answers and a worker polled the workflow task queue recently', async () => {
-    expect(await indicator.check('temporal')).toEqual({ temporal: { status: 'up', workers: 1, taskQueue: cfg.taskQueue } });
+    expect(await indicator.check('temporal', { requireWorker: true })).toEqual({ temporal: { status: 'up', workers: 1, taskQueue: cfg.taskQueue } });
     expect(connection.workflowService.getSystemInfo).toHaveBeenCalledTimes(1);
     expect(connection.workflowService.describeTaskQueue).toHaveBeenCalledWith({
       namespace: cfg.temporalNamespace,
@@ -66,7 +66,7 @@ describe('TemporalHealthIndicator', () => {
 
   test('counts only the workers seen in the last minute', async () => {
     connection.workflowService.describeTaskQueue.mockResolvedValue({ pollers: [poller(1, 'a'), poller(59, 'b'), poller(61, 'c'), poller(3600, 'd')] });
-    expect(await indicator.check('temporal')).toEqual({ temporal: { status: 'up', workers: 2, taskQueue: cfg.taskQueue } });
+    expect(await indicator.check('temporal', { requireWorker: true })).toEqual({ temporal: { status: 'up', workers: 2, taskQueue: cfg.taskQueue } });
   });
 
   test.each([
@@ -74,16 +74,20 @@ describe('TemporalHealthIndicator', () => {
     ['no pollers', { pollers: [] }],
     ['pollers absent from the answer', {}],
     ['a poller without a last access time', { pollers: [{ identity: 'x' }] }],
-  ])('down when no worker polls (%s)', async (_, answer) => {
+  ])('down when no worker polls and one is required (%s)', async (_, answer) => {
     connection.workflowService.describeTaskQueue.mockResolvedValue(answer);
-    expect(await indicator.check('temporal')).toEqual({
-      temporal: { status: 'down', address: 'temporal.nest-test:7233', workers: 0, message: 'no worker is polling' },
+    expect(await indicator.check('temporal', { requireWorker: true })).toEqual({
+      temporal: { status: 'down', workers: 0, taskQueue: cfg.taskQueue, message: 'no worker is polling' },
+    });
+    // Not required: up, and it says so.
+    expect(await indicator.check('temporal', { requireWorker: false })).toEqual({
+      temporal: { status: 'up', workers: 0, taskQueue: cfg.taskQueue, message: 'no worker is polling' },
     });
   });
 
   test('down when Temporal does not answer, with the reason, and without asking for pollers', async () => {
     connection.workflowService.getSystemInfo.mockRejectedValue(new Error('14 UNAVAILABLE: No connection established'));
-    expect(await indicator.check('temporal')).toEqual({
+    expect(await indicator.check('temporal', { requireWorker: true })).toEqual({
       temporal: { status: 'down', message: 'Temporal unreachable: 14 UNAVAILABLE: No connection established' },
     });
     expect(connection.workflowService.describeTaskQueue).not.toHaveBeenCalled();
@@ -91,11 +95,11 @@ describe('TemporalHealthIndicator', () => {
 
   test('down when describing the task queue fails', async () => {
     connection.workflowService.describeTaskQueue.mockRejectedValue(new Error('7 PERMISSION_DENIED: namespace'));
-    expect(await indicator.check('temporal')).toEqual({ temporal: { status: 'down', message: 'Temporal unreachable: 7 PERMISSION_DENIED: namespace' } });
+    expect(await indicator.check('temporal', { requireWorker: true })).toEqual({ temporal: { status: 'down', message: 'Temporal unreachable: 7 PERMISSION_DENIED: namespace' } });
   });
 
   test('the key names the result', async () => {
-    expect(Object.keys(await indicator.check('workflows'))).toEqual(['workflows']);
+    expect(Object.keys(await indicator.check('workflows', { requireWorker: true }))).toEqual(['workflows']);
   });
 });
 
@@ -131,10 +135,22 @@ describe('/health and /ready over HTTP', () => {
     expect(dataSource.query).toHaveBeenCalledWith('SELECT 1');
   });
 
-  test('GET /ready: 503 when no worker polls', async () => {
+  test('GET /ready: no worker polling is reported, not a failure of this API process (a worker rollout keeps the APIs in rotation)', async () => {
     connection.workflowService.describeTaskQueue.mockResolvedValue({ pollers: [] });
     const res = await call(api.url, 'GET', '/ready');
-    expectReadinessFailure(res);
+    expect(res.status).toBe(200);
+    expect(res.body.info.temporal).toEqual({ status: 'up', workers: 0, taskQueue: cfg.taskQueue, message: 'no worker is polling' });
+  });
+
+  test('GET /ready?require=worker: 503 while no worker polls, 200 once one does; any other require is a 400', async () => {
+    connection.workflowService.describeTaskQueue.mockResolvedValue({ pollers: [] });
+    const down = await call(api.url, 'GET', '/ready?require=worker');
+    expectReadinessFailure(down);
+    connection.workflowService.describeTaskQueue.mockResolvedValue({ pollers: [{ lastAccessTime: { seconds: Math.floor(Date.now() / 1000) } }] });
+    const up = await call(api.url, 'GET', '/ready?require=worker');
+    expect(up.status).toBe(200);
+    expect(up.body.info.temporal.workers).toBe(1);
+    expectErrorShape(await call(api.url, 'GET', '/ready?require=everything'), 400, 'invalid_require', 'require must be "worker".');
   });
 
   test('GET /ready: 503 when Temporal is unreachable, and the error detail does not leak', async () => {

@@ -257,7 +257,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
     system.worker = system.workers[0];
     try {
-      for (const [index, port] of apiPorts.entries()) await waitForHttp(`http://127.0.0.1:${port}/ready`, 90_000, system.apis[index].child);
+      for (const [index, port] of apiPorts.entries()) await waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, system.apis[index].child);
     } catch (err) {
       console.error(logs.slice(-50).join('\n'));
       throw err;
@@ -310,7 +310,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
       },
       async startApi(startOpts: { wait?: boolean } = {}) {
         system.apis![0] = system.api = launchApi(0);
-        if (startOpts.wait !== false) await waitForHttp(`http://127.0.0.1:${apiPorts[0]}/ready`, 90_000, system.api.child);
+        if (startOpts.wait !== false) await waitForHttp(`http://127.0.0.1:${apiPorts[0]}/ready?require=worker`, 90_000, system.api.child);
       },
       async killTemporal() {
         if (!opts.restartableTemporal || !temporal.dev) throw new Error('killTemporal needs the restartableTemporal option');

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpStatus } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
@@ -23,12 +23,18 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: not stopping, Postgres answers, Temporal answers and a worker polls; 503 otherwise. */
+  /**
+   * Readiness of this API process: not stopping, Postgres answers, Temporal answers; 503 otherwise.
+   * The workers polling are reported; `?require=worker` also fails while none polls (for a start
+   * script that waits until the whole system works).
+   */
   @Public()
   @Get('ready')
   @HealthCheck()
-  ready() {
+  ready(@Query('require') require?: unknown) {
     if (this.shutdown.stopping) throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'shutting_down', 'The API is shutting down.');
-    return this.health.check([() => this.db.pingCheck('postgres', { timeout: 3000 }), () => this.temporal.check('temporal')]);
+    if (require !== undefined && require !== 'worker') throw ApiError.badRequest('invalid_require', 'require must be "worker".');
+    const requireWorker = require === 'worker';
+    return this.health.check([() => this.db.pingCheck('postgres', { timeout: 3000 }), () => this.temporal.check('temporal', { requireWorker })]);
   }
 }
