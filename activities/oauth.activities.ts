@@ -13,13 +13,13 @@ import type { ActivityDeps } from './deps';
 
 const LOG_CONTEXT = 'OAuthActivities';
 
-/** What the person reads when the CRM's answer to their sign-in was lost and the single-use code is spent. */
 /**
  * How long revoking a rejected grant may take: inside the validation's own time limit, after the
  * who-am-I call, and the person waits for it.
  */
 const REJECTED_GRANT_REVOCATION_TIMEOUT_MS = 5_000;
 
+/** What the person reads when the CRM's answer to their sign-in was lost and the single-use code is spent. */
 const CODE_ANSWER_LOST = 'The CRM did not get to confirm this sign-in (its answer was lost, and a sign-in code works only once). Please sign in again.';
 
 export function redirectUri(cfg: AppConfig): string {

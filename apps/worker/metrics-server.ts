@@ -45,8 +45,8 @@ async function sdkMetrics(url: string): Promise<string> {
  * The worker's Prometheus endpoint, `GET /metrics`: the business counters the activities increment
  * (activities/metrics.ts), the Node runtime metrics (`reauth_worker_*`) and the Temporal SDK's own
  * worker metrics (`temporal_*`, fetched from its exporter on the loopback interface), in one scrape,
- * and `GET /health` for a liveness probe. Nothing else is served. A port that is taken costs the metrics, not the worker: it logs a warning
- * and keeps working without them.
+ * and `GET /health` for a liveness probe. Nothing else is served. A port that is taken costs the
+ * metrics, not the worker: it logs a warning and keeps working without them.
  */
 let runtimeMetricsCollected = false;
 
