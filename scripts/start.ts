@@ -21,7 +21,7 @@ import { RunLock } from '../libs/dev/run-lock';
 import { spawnService, waitForHttp } from '../libs/dev/service-process';
 import { describeExit, exitedOnStopSignal, Supervised, type Running } from '../libs/dev/supervisor';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../libs/dev/round-robin-proxy';
-import { CLUSTER_REPLICAS, startTemporalCluster, type ClusterPostgres, type ClusterService } from '../libs/temporal/cluster';
+import { CLUSTER_REPLICAS, clusterPostgresFor, startTemporalCluster, type ClusterService } from '../libs/temporal/cluster';
 import { provisionClusterBinaries } from '../libs/temporal/cluster-binaries';
 import { freePort, provisionTemporalCli, startDevServer } from '../libs/temporal/dev-server';
 
@@ -36,19 +36,6 @@ function parseTopology(argv: readonly string[]): Topology {
   }
   if (topology !== 'dev' && topology !== 'cluster') throw new Error(`npm start: --topology must be dev or cluster, not ${JSON.stringify(topology)}`);
   return topology;
-}
-
-/** The cluster's databases live on the system's Postgres server, beside the engine's own database. */
-function clusterPostgresOf(databaseUrl: string): ClusterPostgres {
-  const url = new URL(databaseUrl);
-  return {
-    host: url.hostname,
-    port: Number(url.port || 5432),
-    user: decodeURIComponent(url.username),
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    database: 'reauth_temporal',
-    visibilityDatabase: 'reauth_temporal_visibility',
-  };
 }
 
 const CLUSTER_SERVICES_LINE = 'Temporal frontend, history, matching and worker services on Postgres';
@@ -99,6 +86,8 @@ async function main(): Promise<void> {
   if (topology === 'cluster' && cfg.temporalAddress) {
     throw new Error(`npm run start:cluster starts its own Temporal cluster: unset TEMPORAL_ADDRESS (${cfg.temporalAddress}), or use npm start with it`);
   }
+  // Refused before anything starts: the cluster's database names come from DATABASE_URL's.
+  if (topology === 'cluster' && cfg.databaseUrl) clusterPostgresFor(cfg.databaseUrl);
   let uiCodec: DevUiCodec | undefined;
   let temporal: Supervised | undefined;
   let proxy: RoundRobinProxy | undefined;
@@ -206,7 +195,7 @@ async function main(): Promise<void> {
     say('start', `starting a Temporal cluster on Postgres (${binaries.server})…`);
     const started = await startTemporalCluster({
       binaries,
-      postgres: clusterPostgresOf(env.DATABASE_URL ?? cfg.databaseUrl!),
+      postgres: clusterPostgresFor(env.DATABASE_URL ?? cfg.databaseUrl!),
       dataDir: path.join(cfg.dataDir, 'temporal-cluster'),
       frontendPort: cfg.temporalPort,
       uiPort: cfg.temporalUiPort,

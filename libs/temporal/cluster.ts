@@ -27,6 +27,42 @@ export interface ClusterPostgres {
   visibilityDatabase: string;
 }
 
+/** Postgres's longest identifier (NAMEDATALEN − 1 bytes); a longer database name would be cut silently. */
+const POSTGRES_MAX_IDENTIFIER = 63;
+
+/**
+ * The cluster's state on the engine's own Postgres server, named after the engine's database
+ * (`<db>_temporal`, `<db>_temporal_visibility`): two deployments sharing one server, each with its
+ * own engine database, never share (or drop) each other's Temporal databases. Refuses a name that
+ * is not plain letters, digits and underscores or that would pass Postgres's identifier limit, since
+ * it goes into `CREATE DATABASE` and onto the schema tool's command line.
+ */
+export function clusterPostgresFor(databaseUrl: string): ClusterPostgres {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new Error('DATABASE_URL is not a URL (postgres://user:password@host:port/database)');
+  }
+  const engineDatabase = decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
+  const database = `${engineDatabase}_temporal`;
+  const visibilityDatabase = `${database}_visibility`;
+  if (!/^[A-Za-z0-9_]+$/.test(engineDatabase) || Buffer.byteLength(visibilityDatabase) > POSTGRES_MAX_IDENTIFIER) {
+    throw new Error(
+      `the cluster names its Temporal databases after DATABASE_URL's database (${JSON.stringify(engineDatabase)} → ${database}, ${visibilityDatabase}); ` +
+        `that needs a name of letters, digits and underscores, at most ${POSTGRES_MAX_IDENTIFIER - '_temporal_visibility'.length} characters`,
+    );
+  }
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database,
+    visibilityDatabase,
+  };
+}
+
 export interface ClusterOptions {
   binaries: ClusterBinaries;
   postgres: ClusterPostgres;
