@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { type EntityManager, In, IsNull } from 'typeorm';
-import { openCredentialSecret } from '../libs/db/credential-store';
+import { grantIdOf, markGrantRevoked, openCredentialSecret } from '../libs/db/credential-store';
 import { Alert, AuditEvent, CredentialVersion, Integration } from '../libs/db/entities';
 import type { AuditOutcome } from '../libs/domain/audit';
 import { reauthRecommendedAt } from '../libs/domain/refresh-token-expiry';
@@ -16,15 +16,6 @@ export const REAUTH_RECOMMENDED_ALERT = 'reauthorization_recommended';
 
 /** What revoking one grant came to. `not_revocable`: the CRM offers no revocation, or there is no refresh token to revoke. */
 export type GrantRevocationOutcome = 'revoked' | 'not_live' | 'not_revocable' | 'gone';
-
-/**
- * The grant a credential row belongs to: every credential version a refresh wrote from it names
- * the row that began the grant (a code exchange or a stored API token); that row names none.
- */
-export function grantIdOf(row: Pick<CredentialVersion, 'id' | 'metadata'>): string {
-  const id = row.metadata?.grantId;
-  return typeof id === 'string' && id !== '' ? id : row.id;
-}
 
 /**
  * Grants at the CRM: revoking the ones the engine no longer uses (superseded by a reauthorization,
@@ -71,13 +62,7 @@ export function createGrantActivities({
     const grantId = grantIdOf(row);
     await ds.transaction(async (tx) => {
       // Every version of this grant: the row that began it and the refreshes made from it.
-      await tx
-        .createQueryBuilder()
-        .update(CredentialVersion)
-        .set({ metadata: () => `metadata || jsonb_build_object('grantRevokedAt', now())` })
-        .where('integration_id = :integrationId', { integrationId: integration.id })
-        .andWhere(`(id::text = :grantId OR metadata->>'grantId' = :grantId)`, { grantId })
-        .execute();
+      await markGrantRevoked(tx, integration.id, grantId);
       await insertGrantAudit(tx, integration, 'credentials.grant_revoked', 'succeeded', `grant-revoked:${grantId}`, {
         credentialVersion: row.version,
         crm: outcome,

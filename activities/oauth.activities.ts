@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AppConfig } from '../libs/config/config';
 import { hashState, oauthAttemptAad, type SealedAttempt } from '../libs/crypto/oauth-attempt';
-import { openCredentialSecret, sealedCredentialRow } from '../libs/db/credential-store';
+import { grantIdOf, markGrantRevoked, openCredentialSecret, sealedCredentialRow } from '../libs/db/credential-store';
 import { refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
 import { CredentialVersion, Integration, Reauthorization } from '../libs/db/entities';
 import { type CrmIdentity, ERROR_MESSAGES } from '../libs/domain/reauthorization';
@@ -192,12 +192,7 @@ export function createOAuthActivities({
         if (!def.revocation || !secret.refreshToken || typeof pending.metadata?.grantRevokedAt === 'string') return;
         try {
           const outcome = await revokeRefreshToken(providerEgress, def, def.revocation, app, secret.refreshToken, pending.region, REJECTED_GRANT_REVOCATION_TIMEOUT_MS);
-          await repo
-            .createQueryBuilder()
-            .update(CredentialVersion)
-            .set({ metadata: () => `metadata || jsonb_build_object('grantRevokedAt', now())` })
-            .where('id = :id', { id: pending.id })
-            .execute();
+          await markGrantRevoked(ds.manager, pending.integrationId, grantIdOf(pending));
           logger.log(`rejected grant of reauthorization ${pending.reauthorizationId} revoked at the CRM (${outcome})`, LOG_CONTEXT);
         } catch (err) {
           logger.log(`could not revoke the rejected grant of reauthorization ${pending.reauthorizationId}: ${(err as Error).message.slice(0, 300)}`, LOG_CONTEXT);

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { IsNull } from 'typeorm';
-import { openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
+import { grantIdOf, openCredentialSecret, sealedCredentialRow, supersedeActiveVersion } from '../libs/db/credential-store';
 import { Alert, AuditEvent, CredentialVersion, Integration } from '../libs/db/entities';
 import type { RefreshPlan, RefreshResult, StatusChange } from '../libs/domain/refresh';
 import { reauthRecommendedAt, refreshTokenExpiry } from '../libs/domain/refresh-token-expiry';
@@ -12,7 +12,7 @@ import { refreshAccessToken, whoAmIWithAccessToken } from '../libs/providers/oau
 import { crmTaskQueue } from '../libs/temporal/crm-task-queues';
 import { signalTokenRefresh } from '../libs/temporal/token-refresh-signal';
 import { crmFailure } from './crm.activities';
-import { alreadyRecommended, grantIdOf, REAUTH_RECOMMENDED_ALERT } from './grants.activities';
+import { alreadyRecommended, REAUTH_RECOMMENDED_ALERT } from './grants.activities';
 import type { ActivityDeps } from './deps';
 import { countAttemptError, countCheck, countRefresh } from './metrics';
 import { insertAudit } from './reauthorization.activities';

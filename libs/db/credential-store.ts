@@ -65,3 +65,27 @@ export async function supersedeActiveVersion(tx: EntityManager, integrationId: s
   await tx.update(CredentialVersion, { integrationId, state: 'active' }, { state: 'superseded' });
   return Number(max) + 1;
 }
+
+/**
+ * The grant a credential row belongs to: every credential version a refresh wrote from it names
+ * the row that began the grant (a code exchange or a stored API token); that row names none.
+ */
+export function grantIdOf(row: Pick<CredentialVersion, 'id' | 'metadata'>): string {
+  const id = row.metadata?.grantId;
+  return typeof id === 'string' && id !== '' ? id : row.id;
+}
+
+/**
+ * Records on every row of a grant (the row that began it and the refreshes made from it) that the
+ * CRM no longer honours it (`metadata.grantRevokedAt`). The rows keep their state, which says what
+ * the engine does with them, not what the CRM does.
+ */
+export async function markGrantRevoked(db: EntityManager, integrationId: string, grantId: string): Promise<void> {
+  await db
+    .createQueryBuilder()
+    .update(CredentialVersion)
+    .set({ metadata: () => `metadata || jsonb_build_object('grantRevokedAt', now())` })
+    .where('integration_id = :integrationId', { integrationId })
+    .andWhere(`(id::text = :grantId OR metadata->>'grantId' = :grantId)`, { grantId })
+    .execute();
+}
