@@ -22,6 +22,12 @@ export interface RequestLogEntry {
 export const REQUEST_LOG_LIMIT = 20_000;
 /** How many seconds of per-second counts are kept (the oldest go first). */
 export const PER_SECOND_LIMIT = 4 * 3600;
+/**
+ * How many (second, path) counters are kept in all: paths carry record ids, so a busy second can
+ * hold thousands of them, and 4 h of such seconds would grow without bound; the oldest seconds go
+ * first. 100,000 holds a 10,000-integration fleet's wave several times over.
+ */
+export const PER_SECOND_COUNTER_LIMIT = 100_000;
 
 /** Requests that arrived within one wall-clock second, per `"<METHOD> <path>"`. */
 export interface SecondCounts {
@@ -41,6 +47,8 @@ export class RequestStatsService {
    * only): how a benchmark checks that a fleet of thousands never hit the CRM above a rate.
    */
   private perSecond = new Map<number, Map<string, number>>();
+  /** Counters held in `perSecond`, over all its seconds. */
+  private perSecondCounters = 0;
 
   record(method: string, path: string, query = ''): RequestLogEntry {
     const key = `${method.toUpperCase()} ${path}`;
@@ -50,16 +58,20 @@ export class RequestStatsService {
     if (!bucket) {
       bucket = new Map();
       this.perSecond.set(second, bucket);
-      // Map order is insertion order, and seconds only grow: the first entries are the oldest.
-      for (const old of this.perSecond.keys()) {
-        if (this.perSecond.size <= PER_SECOND_LIMIT) break;
-        this.perSecond.delete(old);
-      }
     }
+    if (!bucket.has(path)) this.perSecondCounters += 1;
     bucket.set(path, (bucket.get(path) ?? 0) + 1);
+    // Map order is insertion order, and seconds only grow: the first entries are the oldest. The
+    // current second is never dropped.
+    for (const [old, oldBucket] of this.perSecond) {
+      if (old === second || (this.perSecond.size <= PER_SECOND_LIMIT && this.perSecondCounters <= PER_SECOND_COUNTER_LIMIT)) break;
+      this.perSecondCounters -= oldBucket.size;
+      this.perSecond.delete(old);
+    }
     const entry: RequestLogEntry = { at: new Date().toISOString(), method: method.toUpperCase(), path, query: maskQuery(query), status: null };
     this.log.push(entry);
-    if (this.log.length > REQUEST_LOG_LIMIT) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
+    // Trimmed a quarter at a time: a slice per request would copy 20,000 entries each time.
+    if (this.log.length > REQUEST_LOG_LIMIT * 1.25) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
     return entry;
   }
 
@@ -73,7 +85,10 @@ export class RequestStatsService {
 
   /** The log in arrival order, optionally only paths starting with `pathPrefix`. */
   entries(pathPrefix?: string): RequestLogEntry[] {
-    return this.log.filter((e) => !pathPrefix || e.path.startsWith(pathPrefix)).map((e) => ({ ...e }));
+    return this.log
+      .slice(-REQUEST_LOG_LIMIT)
+      .filter((e) => !pathPrefix || e.path.startsWith(pathPrefix))
+      .map((e) => ({ ...e }));
   }
 
   /** Requests per second (seconds with none are left out), optionally only paths starting with `pathPrefix`. */
@@ -90,6 +105,7 @@ export class RequestStatsService {
   reset(): void {
     this.counts.clear();
     this.perSecond.clear();
+    this.perSecondCounters = 0;
     this.log = [];
   }
 }
