@@ -92,7 +92,8 @@ export function readDevKeys(dataDir: string): DevKeys | undefined {
   try {
     return JSON.parse(fs.readFileSync(devKeysFile(dataDir), 'utf8')) as DevKeys;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
 }
@@ -103,16 +104,23 @@ export function readDevKeys(dataDir: string): DevKeys | undefined {
  */
 export function loadOrCreateDevKeys(dataDir: string): DevKeys {
   const file = devKeysFile(dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
   const existing = readDevKeys(dataDir);
   if (existing) return existing;
   const keys: DevKeys = { credentialsKeys: KeyRing.generateSpec('cred1'), payloadCodecKeys: KeyRing.generateSpec('codec1') };
   try {
+    fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(keys, null, 2), { flag: 'wx', mode: 0o600 });
     return keys;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevKeys;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return JSON.parse(fs.readFileSync(file, 'utf8')) as DevKeys;
+    // A deployment that forgot its keys, on a read-only root filesystem (or a DATA_DIR it may not
+    // write): say what is missing, not only the errno.
+    throw new Error(
+      `CREDENTIALS_KEYS and PAYLOAD_CODEC_KEYS are not both set, and the dev keys that stand in for them could not be written to ${file} (${code ?? (err as Error).message}): ` +
+        'set both (a deployment must; see Key rotation in the README), or point DATA_DIR at a writable directory for a dev run',
+      { cause: err },
+    );
   }
 }
 

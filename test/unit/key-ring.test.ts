@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { KeyRing } from '../../libs/crypto/key-ring';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KeyRing, loadOrCreateDevKeys, resolveKeySpecs } from '../../libs/crypto/key-ring';
 
 const keyB64 = (bytes = 32) => randomBytes(bytes).toString('base64');
 
@@ -149,5 +152,41 @@ describe('KeyRing', () => {
         { numRuns: 300 },
       );
     });
+  });
+});
+
+describe('dev keys (no CREDENTIALS_KEYS / PAYLOAD_CODEC_KEYS)', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-keys-'))));
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('are generated once, owner-readable only, and read back by the next process', () => {
+    const first = loadOrCreateDevKeys(path.join(dir, 'data'));
+    expect(fs.statSync(path.join(dir, 'data', 'dev-keys.json')).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateDevKeys(path.join(dir, 'data'))).toEqual(first);
+    const ring = new KeyRing(first.credentialsKeys);
+    expect(ring.openJson(ring.sealJson('x', 'aad'), 'aad')).toBe('x');
+  });
+
+  test('configured keys win, and nothing is written', () => {
+    const keys = { credentialsKeys: KeyRing.generateSpec('c'), payloadCodecKeys: KeyRing.generateSpec('p') };
+    expect(resolveKeySpecs({ dataDir: path.join(dir, 'never'), ...keys })).toEqual(keys);
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+
+  test('a filesystem it may not write is a clear error naming the missing settings, not a bare errno', () => {
+    // sysfs refuses new files even to root: the nearest stand-in for a read-only root filesystem.
+    expect(() => resolveKeySpecs({ dataDir: '/sys/reauth-engine-dev-keys' })).toThrow(
+      /^CREDENTIALS_KEYS and PAYLOAD_CODEC_KEYS are not both set, .*dev-keys\.json \((EROFS|EPERM|EACCES)\): set both/,
+    );
+    expect(fs.existsSync('/sys/reauth-engine-dev-keys')).toBe(false);
+  });
+
+  test('a DATA_DIR that is not a directory is the same clear error', () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, '');
+    expect(() => loadOrCreateDevKeys(path.join(file, 'data'))).toThrow(/could not be written to .*\((ENOTDIR|EEXIST)\)/);
   });
 });
