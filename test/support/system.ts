@@ -184,18 +184,23 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
           ...(opts.restartableTemporal ? { dbFile: path.join(scratch!, 'temporal.sqlite'), logFile: path.join(scratch!, 'temporal.log') } : {}),
         }
       : undefined;
-  let temporal: { address: string; stop(): Promise<void>; dev?: DevServer; cluster?: TemporalCluster } = await startTemporal(topology, temporalOptions, scratch);
-  let ownPg: RestartablePostgres | undefined;
+  // Temporal and the database come up side by side (each takes a second or more); when one fails,
+  // the other is stopped again before the error is thrown.
+  const dbReady = opts.ownPostgres
+    ? freePort().then((port) => startRestartablePostgres(scratch!, port)).then((own) => ({ own, url: own.url, drop: async () => undefined }))
+    : createDatabase().then((created) => ({ own: undefined, ...created }));
+  const [temporalStart, dbStart] = await Promise.allSettled([startTemporal(topology, temporalOptions, scratch), dbReady]);
+  if (temporalStart.status === 'rejected' || dbStart.status === 'rejected') {
+    if (temporalStart.status === 'fulfilled') await temporalStart.value.stop().catch(() => undefined);
+    if (dbStart.status === 'fulfilled') await (dbStart.value.own ? dbStart.value.own.stop() : dbStart.value.drop()).catch(() => undefined);
+    throw temporalStart.status === 'rejected' ? temporalStart.reason : (dbStart as PromiseRejectedResult).reason;
+  }
+  let temporal: { address: string; stop(): Promise<void>; dev?: DevServer; cluster?: TemporalCluster } = temporalStart.value;
+  const ownPg: RestartablePostgres | undefined = dbStart.value.own;
+  const db: { url: string; drop: () => Promise<void> } = { url: dbStart.value.url, drop: dbStart.value.drop };
   let proxy: RoundRobinProxy | undefined;
   const services: ServiceProcess[] = [];
   try {
-    let db: { url: string; drop: () => Promise<void> };
-    if (opts.ownPostgres) {
-      ownPg = await startRestartablePostgres(scratch!, await freePort());
-      db = { url: ownPg.url, drop: async () => undefined };
-    } else {
-      db = await createDatabase();
-    }
     const [apiPort, sandboxPort] = [await freePort(), await freePort()];
     const apiCount = Math.max(1, opts.apis ?? (topology === 'cluster' ? 2 : 1));
     // With several APIs, apiPort is the proxy's and each API listens on a port of its own.
@@ -244,20 +249,24 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
       services.push(svc);
       return svc;
     };
+    // Everything is launched at once: no process needs another at boot (the API and workers reach
+    // the sandbox only when a test asks them to), and each spends its first second or two loading.
     const sandbox = launch('sandbox-crm', 'apps/sandbox-crm/main.js', { ...env, ...opts.sandboxEnv });
-    await waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child);
     const system: Partial<TestSystem> = { topology, cluster: temporal.cluster };
     const apiName = (index: number) => (apiCount === 1 ? 'api' : `api-${index + 1}`);
     const launchApi = (index: number) => launch(apiName(index), 'apps/api/main.js', { ...env, PORT: String(apiPorts[index]) });
     system.apis = apiPorts.map((_, index) => launchApi(index));
     system.api = system.apis[0];
-    if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), { port: apiPort });
     const workerCount = Math.max(1, opts.workers ?? (topology === 'cluster' ? 2 : 1));
     const workerName = (index: number) => (workerCount === 1 ? 'worker' : `worker-${index + 1}`);
     system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
     system.worker = system.workers[0];
+    if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), { port: apiPort });
     try {
-      for (const [index, port] of apiPorts.entries()) await waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, system.apis[index].child);
+      await Promise.all([
+        waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child),
+        ...apiPorts.map((port, index) => waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, system.apis![index].child)),
+      ]);
     } catch (err) {
       console.error(logs.slice(-50).join('\n'));
       throw err;
@@ -334,7 +343,8 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
           if (process.env.RECORD_HISTORIES) await recordHistories(client, process.env.RECORD_HISTORIES);
         } finally {
           await proxy?.close();
-          for (const s of [...services].reverse()) await s.stop(5000);
+          // All at once: each stop waits for its process to exit, and none depends on another then.
+          await Promise.all(services.map((s) => s.stop(5000)));
           await pg.end().catch(() => undefined);
           await readPool?.end().catch(() => undefined);
           await connection.close().catch(() => undefined);
@@ -348,8 +358,9 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
   } catch (err) {
     // Leave nothing running behind a system that did not come up.
     await proxy?.close().catch(() => undefined);
-    for (const svc of services) await svc.stop(2000).catch(() => undefined);
+    await Promise.all(services.map((svc) => svc.stop(2000).catch(() => undefined)));
     await temporal.stop().catch(() => undefined);
+    await db.drop().catch(() => undefined);
     await ownPg?.stop().catch(() => undefined);
     throw err;
   }
