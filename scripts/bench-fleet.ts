@@ -26,10 +26,13 @@
  *     the integration's `tokenRefresh` workflow started by signal-with-start — the way the engine
  *     starts it for every integration. Nothing is written to the database behind the engine's back.
  *
- * The expiry window is placed far enough ahead that the first refresh falls due after seeding ends
- * (the refresh margin is a fifth of a token's lifetime for short-lived tokens, REFRESH_MARGIN_SECONDS
- * at most); the JSON says whether seeding ran into the wave anyway. Refreshed tokens live an hour,
- * so nothing is due in the idle spell (60 s, or half the window when that is shorter).
+ * The expiry window opens BENCH_FLEET_TOKEN_LIFETIME_SECONDS after seeding starts (default 3600:
+ * the fleet's first tokens live an hour, as Pipedrive's do, so the engine spreads their refreshes
+ * over REFRESH_SPREAD_PERCENT of an hour). With 0 it opens as soon as the first refresh can fall due
+ * after seeding ends (the refresh margin is a fifth of a token's lifetime for short-lived tokens,
+ * REFRESH_MARGIN_SECONDS at most): a quicker run with a denser wave, as in CI. The JSON says whether
+ * seeding ran into the wave anyway. Refreshed tokens live an hour, so nothing is due in the idle
+ * spell (60 s, or half the window when that is shorter).
  *
  * Every refresh costs two calls on the CRM's rate-capped task queue (the refresh and the who-am-I
  * check of the new token). The per-CRM cap is deployment-wide, so it bounds how big a fleet one CRM
@@ -37,7 +40,7 @@
  * default for Pipedrive is below 1.5 times that, it sets CRM_CALLS_PER_SECOND=pipedrive=<rate> for
  * this run and says so (set CRM_CALLS_PER_SECOND yourself to measure another rate).
  *
- * Bounded form for CI (2-3 minutes): `BENCH_FLEET_SIZE=300 BENCH_FLEET_WINDOW_SECONDS=60 npm run bench:fleet`.
+ * Bounded form for CI (2-3 minutes): `BENCH_FLEET_SIZE=300 BENCH_FLEET_WINDOW_SECONDS=60 BENCH_FLEET_TOKEN_LIFETIME_SECONDS=0 npm run bench:fleet`.
  * `--topology=dev` (default) runs on the Temporal dev server; `--topology=cluster` on the cluster
  * topology (its Temporal figures sum the four service processes and the UI server is not started).
  */
@@ -233,6 +236,7 @@ async function main(): Promise<void> {
     settings: {
       BENCH_FLEET_SIZE: N,
       BENCH_FLEET_WINDOW_SECONDS: W,
+      BENCH_FLEET_TOKEN_LIFETIME_SECONDS: fleetCfg.tokenLifetimeSeconds,
       REFRESH_MARGIN_SECONDS: engine.marginSeconds,
       REFRESH_JITTER_SECONDS: engine.jitterSeconds,
       REFRESH_SPREAD_PERCENT: engine.spreadPercent,
@@ -298,11 +302,18 @@ async function main(): Promise<void> {
     const seedRate = calibrationCount / ((Date.now() - calStart) / 1000);
     progress.end(`${round(seedRate)} integrations/s`);
 
-    // The window: far enough ahead that the first refresh falls due after seeding ends (seeding
-    // estimated at 80% of the calibrated rate). The engine's own schedule says how early a token of
-    // a given lifetime can be refreshed at the soonest (margin, jitter and spread all at their widest).
+    // The window opens BENCH_FLEET_TOKEN_LIFETIME_SECONDS after seeding starts (an hour, as
+    // Pipedrive's tokens live), or with 0 as soon as it can: far enough ahead that the first refresh
+    // falls due after seeding ends (seeding estimated at 80% of the calibrated rate). The engine's
+    // own schedule says how early a token of a given lifetime can be refreshed at the soonest
+    // (margin, jitter and spread all at their widest). A shorter token leaves less lifetime to spread
+    // the refreshes over, so the wave is denser.
     const seedEstimateSeconds = N / (0.8 * seedRate);
-    const leadSeconds = shortestLifetimeRefreshedAfter(seedEstimateSeconds + 10);
+    const shortestLead = shortestLifetimeRefreshedAfter(seedEstimateSeconds + 10);
+    const leadSeconds = fleetCfg.tokenLifetimeSeconds === 0 ? shortestLead : fleetCfg.tokenLifetimeSeconds;
+    if (leadSeconds < shortestLead) {
+      console.log(`note: BENCH_FLEET_TOKEN_LIFETIME_SECONDS=${leadSeconds} is under the ${shortestLead} s seeding needs before the first refresh: the wave will overlap seeding`);
+    }
     const marginMinSeconds = Math.min(engine.marginSeconds, leadSeconds / 5);
     Object.assign(results.settings as Record<string, unknown>, { calibration: { integrations: calibrationCount, perSecond: round(seedRate, 2) }, windowStartsAfterSeconds: leadSeconds, refreshMarginAtLeastSeconds: round(marginMinSeconds) });
     console.log(`window: opens ${leadSeconds} s after seeding starts (seeding estimated at ${Math.round(seedEstimateSeconds)} s); refresh margin ≥ ${round(marginMinSeconds)} s`);

@@ -209,11 +209,14 @@ export const BENCH_SECTION: Section<BenchConfig> = (read) => ({
 export interface BenchFleetConfig {
   size: number;
   windowSeconds: number;
+  /** Seconds from the start of seeding to the window; 0: the shortest the seeding allows. */
+  tokenLifetimeSeconds: number;
 }
 
 export const BENCH_FLEET_SECTION: Section<BenchFleetConfig> = (read) => ({
   size: read(SETTINGS.BENCH_FLEET_SIZE),
   windowSeconds: read(SETTINGS.BENCH_FLEET_WINDOW_SECONDS),
+  tokenLifetimeSeconds: read(SETTINGS.BENCH_FLEET_TOKEN_LIFETIME_SECONDS),
 });
 
 export interface ChaosConfig {

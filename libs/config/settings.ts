@@ -306,6 +306,12 @@ export const SETTINGS = {
     fallback: 300,
     description: '`npm run bench:fleet`: length of that window (expiries spread evenly over it)',
   }),
+  BENCH_FLEET_TOKEN_LIFETIME_SECONDS: setting(integer({ min: 0 }), {
+    name: 'BENCH_FLEET_TOKEN_LIFETIME_SECONDS',
+    fallback: 3600,
+    description:
+      '`npm run bench:fleet`: how long after seeding starts the window opens, i.e. the lifetime of the fleet’s first tokens (Pipedrive’s last an hour); 0: the shortest that still lets seeding end before the first refresh (a harder, quicker run: less lifetime to spread the refreshes over)',
+  }),
 
   // npm run test:chaos
   CHAOS_OPERATIONS: setting(integer({ min: 4 }), {
