@@ -10,7 +10,7 @@ import { KeyRing } from '../../libs/crypto/key-ring';
 import { credentialAad } from '../../libs/db/credential-store';
 import { spawnService, waitForHttp, type ServiceProcess } from '../../libs/dev/service-process';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../../libs/dev/round-robin-proxy';
-import { dropClusterDatabases, startTemporalCluster, type ClusterPostgres, type TemporalCluster } from '../../libs/temporal/cluster';
+import { clusterPostgresFor, dropClusterDatabases, startTemporalCluster, type ClusterPostgres, type TemporalCluster } from '../../libs/temporal/cluster';
 import { provisionClusterBinaries } from '../../libs/temporal/cluster-binaries';
 import { EncryptionCodec } from '../../libs/temporal/encryption-codec';
 import { freePort, provisionTemporalCli, startDevServer, type DevServer } from '../../libs/temporal/dev-server';
@@ -108,17 +108,11 @@ export function testTopology(): SystemTopology {
   return t;
 }
 
+/** Temporal databases of one test run's cluster, on the machine's server: `t<pid>_<time>_temporal` and its visibility twin. */
 function clusterPostgres(): ClusterPostgres {
   const admin = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  const name = `temporal_test_${process.pid}_${Date.now().toString(36)}`;
-  return {
-    host: admin.hostname,
-    port: Number(admin.port || 5432),
-    user: decodeURIComponent(admin.username),
-    password: admin.password ? decodeURIComponent(admin.password) : undefined,
-    database: name,
-    visibilityDatabase: `${name}_visibility`,
-  };
+  admin.pathname = `/t${process.pid}_${Date.now().toString(36)}`;
+  return clusterPostgresFor(admin.toString());
 }
 
 /** The Temporal server of a test system: the dev server, or a cluster (which cannot be killed as a whole). */
