@@ -168,6 +168,7 @@ async function main(): Promise<void> {
           namespace: cfg.temporalNamespace,
           logFile: path.join(cfg.dataDir, 'logs', 'temporal.log'),
           uiCodecEndpoint: codec.url,
+          onRestart: (reason) => say('start', reason),
         });
         temporalUiUrl = server.uiUrl;
         env.TEMPORAL_ADDRESS = server.address;

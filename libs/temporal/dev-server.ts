@@ -219,13 +219,40 @@ export interface DevServerOptions {
   logFile?: string;
   /** Remote codec the UI decodes payloads with (`--ui-codec-endpoint`); ignored when headless. */
   uiCodecEndpoint?: string;
+  /** Told why, when a server that exited while starting is started again. */
+  onRestart?: (reason: string) => void;
 }
 
 export interface DevServer {
   address: string;
   uiUrl: string | null;
   process: ChildProcess;
+  /** The last lines the server printed (from its log file when it has one): what to show when it dies. */
+  recentOutput(): string;
   stop(): Promise<void>;
+}
+
+/** How many times a server that exits while starting is started again. */
+const START_ATTEMPTS = 3;
+/** Lines of output kept for recentOutput() when the server has no log file. */
+const OUTPUT_LINES_KEPT = 40;
+
+/** The last `lines` lines of a file (reading at most its last 64 KiB); '' when it cannot be read. */
+function tailOfFile(file: string, lines: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(length);
+      fs.readSync(fd, buf, 0, length, size - length);
+      return buf.toString('utf8').split('\n').filter(Boolean).slice(-lines).join('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -233,6 +260,23 @@ export interface DevServer {
  * persistent, SQLite in WAL mode (readers never block the single writer; far fewer fsyncs).
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  // The CLI picks its internal ports (history, matching, HTTP, metrics) by binding port 0 and
+  // letting go, as freePort does; another process can take one in between, and the server then
+  // exits while starting. That is a lost race, not a broken server: it is started again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(opts);
+    } catch (err) {
+      if (!(err instanceof DevServerExitedError) || attempt >= START_ATTEMPTS) throw err;
+      opts.onRestart?.(`${err.message}; starting it again (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+    }
+  }
+}
+
+/** The server process ended before it was ready; `message` ends with its last output. */
+export class DevServerExitedError extends Error {}
+
+async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', opts.namespace ?? 'default'];
@@ -252,26 +296,47 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   // activity; the worker asks for it, the server must allow it).
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
 
-  let out: number | 'ignore' = 'ignore';
+  let out: number | 'pipe' = 'pipe';
   if (opts.logFile) {
     fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
     out = fs.openSync(opts.logFile, 'a');
   }
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', out, out], detached: false });
   if (typeof out === 'number') fs.closeSync(out);
+  // Without a log file the output is kept in memory, its last lines only, for recentOutput().
+  const kept: string[] = [];
+  let partial = '';
+  const keep = (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    kept.push(...lines.filter(Boolean));
+    if (kept.length > OUTPUT_LINES_KEPT) kept.splice(0, kept.length - OUTPUT_LINES_KEPT);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const recentOutput = () => (opts.logFile ? tailOfFile(opts.logFile, OUTPUT_LINES_KEPT) : [...kept, partial].filter(Boolean).join('\n'));
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const lastWords = () => {
+    const output = recentOutput().trim();
+    return output ? `; its last output:\n${output}` : '; it printed nothing';
+  };
   try {
     await waitForPort(port, 60_000, child);
+    if (!opts.headless) await waitForPort(uiPort, 30_000, child).catch(() => undefined);
   } catch (err) {
+    const exitedByItself = exited();
     // Not up in time: leave nothing running behind the error.
     await stopChild(child, 2000);
+    if (exitedByItself) throw new DevServerExitedError(`temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting${lastWords()}`);
     throw err;
   }
-  if (!opts.headless) await waitForPort(uiPort, 30_000, child).catch(() => undefined);
+  if (exited()) throw new DevServerExitedError(`temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting${lastWords()}`);
 
   return {
     address: `127.0.0.1:${port}`,
     uiUrl: opts.headless ? null : `http://localhost:${uiPort}`,
     process: child,
+    recentOutput,
     stop: () => stopChild(child, 10_000),
   };
 }

@@ -164,7 +164,24 @@ export interface StartSystemOptions {
   sandboxEnv?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Starts a test system. A dev server that dies while the rest comes up (it lost a port race to a
+ * process of a test file running beside this one: see startDevServer) gets the whole system
+ * started once more, with new ports; its last output is printed either way.
+ */
 export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSystem> {
+  try {
+    return await startSystemOnce(opts);
+  } catch (err) {
+    if (!(err instanceof TemporalDiedWhileStartingError)) throw err;
+    console.warn(`${err.message}\nstarting the test system again`);
+    return await startSystemOnce(opts);
+  }
+}
+
+class TemporalDiedWhileStartingError extends Error {}
+
+async function startSystemOnce(opts: StartSystemOptions): Promise<TestSystem> {
   const topology = opts.topology ?? testTopology();
   if (topology === 'cluster' && opts.restartableTemporal) throw new Error('restartableTemporal is a dev-server option (a cluster is killed one service at a time: system.cluster)');
   const scratch =
@@ -175,6 +192,7 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
           cliPath: (await provisionTemporalCli(ROOT)).path,
           headless: true,
           port: await freePort(),
+          onRestart: (reason: string) => console.warn(reason),
           ...(opts.restartableTemporal ? { dbFile: path.join(scratch!, 'temporal.sqlite'), logFile: path.join(scratch!, 'temporal.log') } : {}),
         }
       : undefined;
@@ -256,14 +274,27 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
     system.workers = Array.from({ length: workerCount }, (_, index) => launch(workerName(index), 'apps/worker/main.js'));
     system.worker = system.workers[0];
     if (apiCount > 1) proxy = await startRoundRobinProxy(apiPorts.map((p) => `http://127.0.0.1:${p}`), { port: apiPort });
+    // A dev server that dies meanwhile ends the wait at once, rather than after the APIs' 90 s.
+    const devProcess = temporal.dev?.process;
+    let onTemporalExit: ((code: number | null, signal: string | null) => void) | undefined;
+    const temporalExit = new Promise<never>((_, reject) => {
+      onTemporalExit = (code, signal) => reject(new Error(`the Temporal dev server exited (${code ?? signal})`));
+      if (devProcess && (devProcess.exitCode !== null || devProcess.signalCode !== null)) onTemporalExit(devProcess.exitCode, devProcess.signalCode);
+      else devProcess?.once('exit', onTemporalExit);
+    });
     try {
-      await Promise.all([
-        waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child),
-        ...apiPorts.map((port, index) => waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, system.apis![index].child)),
+      await Promise.race([
+        Promise.all([
+          waitForHttp(`${env.SANDBOX_CRM_URL}/health`, 30_000, sandbox.child),
+          ...apiPorts.map((port, index) => waitForHttp(`http://127.0.0.1:${port}/ready?require=worker`, 90_000, system.apis![index].child)),
+        ]),
+        temporalExit,
       ]);
     } catch (err) {
       console.error(logs.slice(-50).join('\n'));
       throw err;
+    } finally {
+      if (onTemporalExit) devProcess?.off('exit', onTemporalExit);
     }
 
     const connection = await Connection.connect({ address: temporal.address });
@@ -350,12 +381,19 @@ export async function startSystem(opts: StartSystemOptions = {}): Promise<TestSy
       },
     }) as TestSystem;
   } catch (err) {
+    const dev = temporal.dev?.process;
+    const temporalDied = dev !== undefined && (dev.exitCode !== null || dev.signalCode !== null);
     // Leave nothing running behind a system that did not come up.
     await proxy?.close().catch(() => undefined);
     await Promise.all(services.map((svc) => svc.stop(2000).catch(() => undefined)));
     await temporal.stop().catch(() => undefined);
     await db.drop().catch(() => undefined);
     await ownPg?.stop().catch(() => undefined);
+    if (scratch && !process.env.KEEP_SYSTEM_DATA) fs.rmSync(scratch, { recursive: true, force: true });
+    if (temporalDied) {
+      const output = temporal.dev!.recentOutput().trim() || '(nothing)';
+      throw new TemporalDiedWhileStartingError(`the Temporal dev server exited (${dev!.exitCode ?? dev!.signalCode}) while the test system started (${String(err)}); its last output:\n${output}`);
+    }
     throw err;
   }
 }
