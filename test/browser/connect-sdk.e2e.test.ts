@@ -217,6 +217,9 @@ describe('connect pages and link SDK (browser)', () => {
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Reconnect CRM' }).click()]);
     const popupWatch = watchPage(popup, [sys.apiUrl]);
     await popup.getByRole('heading', { name: `Reconnect ${created.displayName}` }).waitFor();
+    // The heading is server-rendered; connect.js clears the hash once it runs, which on a loaded
+    // machine can be a moment later. Wait for that (bounded), then check.
+    await popup.waitForFunction("window.location.hash === ''", undefined, { timeout: 10_000 }).catch(() => undefined);
     assert.equal(new URL(popup.url()).hash, '', 'the origin hint is taken off the address bar');
 
     // Forgeries: the right shape but the wrong origin (the host itself) or not from the popup.
