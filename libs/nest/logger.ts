@@ -71,6 +71,19 @@ export function scrubUrl(full: string): string {
 
 const SECRET_QUERY_KEYS = new Set(['code', 'state', 'token', 'link_token', 'access_token', 'refresh_token', 'client_secret', 'api_key']);
 
+/**
+ * The message of a request's log line: method, scrubbed URL and status. A request whose client went
+ * away before the answer was sent says so: its status is only the default 200, never sent, and a
+ * line reading "200" would tell an operator that a check passed when nobody heard the answer.
+ */
+export function requestLogMessage(
+  req: { method?: string; url?: string; readableAborted?: boolean },
+  res: { statusCode: number; writableEnded?: boolean },
+): string {
+  const line = `${req.method} ${scrubUrl(req.url ?? '')}`;
+  return !req.readableAborted && res.writableEnded !== false ? `${line} ${res.statusCode}` : `${line} aborted: the client went away before the answer was sent`;
+}
+
 export function pinoParams(cfg: Pick<AppConfig, 'logLevel' | 'logFormat'>, name: string): Params {
   const pretty = cfg.logFormat === 'pretty';
   return {
@@ -87,8 +100,8 @@ export function pinoParams(cfg: Pick<AppConfig, 'logLevel' | 'logFormat'>, name:
         req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: scrubUrl(req.url ?? '') }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
-      customSuccessMessage: (req, res) => `${req.method} ${scrubUrl(req.url ?? '')} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${scrubUrl(req.url ?? '')} ${res.statusCode}`,
+      customSuccessMessage: requestLogMessage,
+      customErrorMessage: requestLogMessage,
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' },
     },
   };
