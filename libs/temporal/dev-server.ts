@@ -316,9 +316,9 @@ async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   child.stderr?.on('data', keep);
   const recentOutput = () => (opts.logFile ? tailOfFile(opts.logFile, OUTPUT_LINES_KEPT) : [...kept, partial].filter(Boolean).join('\n'));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const lastWords = () => {
+  const exitedError = () => {
     const output = recentOutput().trim();
-    return output ? `; its last output:\n${output}` : '; it printed nothing';
+    return new DevServerExitedError(`temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting${output ? `; its last output:\n${output}` : '; it printed nothing'}`);
   };
   try {
     await waitForPort(port, 60_000, child);
@@ -327,10 +327,10 @@ async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
     const exitedByItself = exited();
     // Not up in time: leave nothing running behind the error.
     await stopChild(child, 2000);
-    if (exitedByItself) throw new DevServerExitedError(`temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting${lastWords()}`);
+    if (exitedByItself) throw exitedError();
     throw err;
   }
-  if (exited()) throw new DevServerExitedError(`temporal dev server exited (${child.exitCode ?? child.signalCode}) while starting${lastWords()}`);
+  if (exited()) throw exitedError();
 
   return {
     address: `127.0.0.1:${port}`,

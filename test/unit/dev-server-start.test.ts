@@ -76,7 +76,6 @@ test('with a log file, the output goes there and recentOutput reads its last lin
   const port = await freePort();
   started = await startDevServer({ cliPath: fakeCli(1), port, headless: true, logFile });
   // The first start's error and the second's line, both in the file; the file is appended to.
-  await new Promise((r) => setTimeout(r, 200));
   expect(fs.readFileSync(logFile, 'utf8')).toMatch(/start 1: .*address already in use\nstart 2: Server/);
   expect(started.recentOutput().split('\n').slice(-1)[0]).toBe(`start 2: Server: localhost:${port}`);
 });
