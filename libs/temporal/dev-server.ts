@@ -234,8 +234,9 @@ export interface DevServer {
 
 /** How many times a server that exits while starting is started again. */
 const START_ATTEMPTS = 3;
-/** Lines of output kept for recentOutput() when the server has no log file. */
+/** Lines of output kept for recentOutput() when the server has no log file, each cut to OUTPUT_LINE_CHARS. */
 const OUTPUT_LINES_KEPT = 40;
+const OUTPUT_LINE_CHARS = 2000;
 
 /** The last `lines` lines of a file (reading at most its last 64 KiB); '' when it cannot be read. */
 function tailOfFile(file: string, lines: number): string {
@@ -308,8 +309,9 @@ async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   let partial = '';
   const keep = (chunk: Buffer) => {
     const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    kept.push(...lines.filter(Boolean));
+    // Bounded however the server writes: a line without an end cannot grow without limit either.
+    partial = (lines.pop() ?? '').slice(0, OUTPUT_LINE_CHARS);
+    kept.push(...lines.filter(Boolean).map((line) => line.slice(0, OUTPUT_LINE_CHARS)));
     if (kept.length > OUTPUT_LINES_KEPT) kept.splice(0, kept.length - OUTPUT_LINES_KEPT);
   };
   child.stdout?.on('data', keep);

@@ -79,3 +79,24 @@ test('with a log file, the output goes there and recentOutput reads its last lin
   expect(fs.readFileSync(logFile, 'utf8')).toMatch(/start 1: .*address already in use\nstart 2: Server/);
   expect(started.recentOutput().split('\n').slice(-1)[0]).toBe(`start 2: Server: localhost:${port}`);
 });
+
+test('the output kept in memory is bounded, even a line that never ends', async () => {
+  const file = path.join(tmp, 'temporal');
+  fs.writeFileSync(
+    file,
+    `#!${process.execPath}
+const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
+for (let i = 0; i < 100; i++) process.stdout.write('line ' + i + ' ' + 'x'.repeat(5000) + '\\n');
+process.stdout.write('y'.repeat(100000));
+require('node:net').createServer().listen(port, '127.0.0.1');
+`,
+    { mode: 0o755 },
+  );
+  started = await startDevServer({ cliPath: file, port: await freePort(), headless: true });
+  await new Promise((r) => setTimeout(r, 200));
+  const lines = started.recentOutput().split('\n');
+  expect(lines.length).toBeLessThanOrEqual(41);
+  expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(2000);
+  expect(lines[lines.length - 2]).toMatch(/^line 99 x+$/);
+  expect(lines[lines.length - 1]).toMatch(/^y+$/);
+});
