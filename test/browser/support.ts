@@ -93,7 +93,9 @@ export async function activeElementId(page: Page): Promise<string | null> {
 
 export async function openIntegration(page: Page, sys: TestSystem, id: string): Promise<void> {
   await page.goto(`${sys.apiUrl}/console#/integrations/${id}`);
-  await page.locator('#integration-title').waitFor();
+  // From another integration's page this is only a fragment change: that page (and its buttons)
+  // stays until this one's data has arrived, so wait for the title of this integration.
+  await page.locator(`#integration-title[data-integration-id="${id}"]`).waitFor();
 }
 
 export async function integration(sys: TestSystem, id: string): Promise<any> {

@@ -30,7 +30,7 @@ export function paintIntegration(i) {
   document.title = `${i.displayName} · Reauth console`;
   replace(
     els.head,
-    h('div', { class: 'title-row' }, h('h1', { id: 'integration-title' }, i.displayName), h('span', { id: 'integration-status' }, statusBadges(i))),
+    h('div', { class: 'title-row' }, h('h1', { id: 'integration-title', 'data-integration-id': i.id }, i.displayName), h('span', { id: 'integration-status' }, statusBadges(i))),
     h('p', { class: 'sub' }, `${providerName(i.provider)} · ${authLabel(i.authType)}`),
   );
 
